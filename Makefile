@@ -71,7 +71,7 @@ deps:
 unit: $(BUILD)/tests/unit
 	$(BUILD)/tests/unit --jobs 2
 
-guest: $(BUILD)/hull-agent
+guest: $(if $(AGENT_SRC),$(BUILD)/hull-agent)
 	scripts/make-guest $(BUILD)/guest
 
 integration: all
