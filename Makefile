@@ -15,7 +15,8 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 HOST_LIBS  := -lyajl -lseccomp -lcap -lmnl -lpthread
 AGENT_LIBS := -l:libyajl_s.a -l:libseccomp.a -l:libcap.a -lpthread
 
-LIB_SRC   := $(sort $(wildcard runtime/*.c vmm/*.c))
+# runtime/sandbox_host_test.c is the test-only host backend: build/hull-test only.
+LIB_SRC   := $(sort $(filter-out runtime/sandbox_host_test.c,$(wildcard runtime/*.c vmm/*.c)))
 HULL_SRC  := $(sort $(wildcard cmd/hull/*.c))
 AGENT_SRC := $(sort $(wildcard cmd/hull-agent/*.c))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
@@ -33,7 +34,7 @@ all: $(BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(CFLAGS_VERSION) -MMD -MP -c $< -o $@
 
 $(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -50,6 +51,20 @@ $(BUILD)/libhull-san.a: $(LIB_SAN_OBJ)
 $(BUILD)/hull: $(HULL_OBJ) $(BUILD)/libhull.a
 	$(CC) $(CFLAGS) -o $@ $(HULL_OBJ) $(BUILD)/libhull.a $(HOST_LIBS)
 
+# `hull --version` reports the commit it was built from.
+HULL_COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+$(BUILD)/obj/cmd/hull/version.o $(BUILD)/test-obj/cmd/hull/version.o: CFLAGS_VERSION := -DHULL_COMMIT='"$(HULL_COMMIT)"'
+
+# TEST ONLY: hull with the host process backend instead of the microVM, so
+# integration/test-lifecycle.sh exercises the real CLI and supervisor
+# without a VM.  Never installed; build/hull cannot reach that backend.
+HULL_TEST_OBJ := $(HULL_SRC:%.c=$(BUILD)/test-obj/%.o) $(BUILD)/test-obj/runtime/sandbox_host_test.o
+$(BUILD)/test-obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O1 $(SAN) -DHULL_TEST_BACKEND $(CFLAGS_VERSION) -MMD -MP -c $< -o $@
+$(BUILD)/hull-test: $(HULL_TEST_OBJ) $(BUILD)/libhull-san.a
+	$(CC) $(SAN) -o $@ $(HULL_TEST_OBJ) $(BUILD)/libhull-san.a $(HOST_LIBS)
+
 # PID 1 of the guest: static, so the initramfs needs no libc.
 $(BUILD)/hull-agent: $(AGENT_OBJ) $(BUILD)/libhull.a
 	$(CC) $(CFLAGS) -static -o $@ $(AGENT_OBJ) $(BUILD)/libhull.a $(AGENT_LIBS)
@@ -65,11 +80,33 @@ $(BUILD)/tests/test_%: $(BUILD)/san/tests/test_%.o $(BUILD)/libhull-san.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $< $(BUILD)/libhull-san.a $(HOST_LIBS) -lcriterion
 
+# libFuzzer targets (clang): tests/fuzz/fuzz_<name>.c with seeds in
+# tests/fuzz/corpus/<name>/.  They link only the pure sources below, so
+# the rest of the tree need not build with clang.  `make fuzz` runs each
+# for FUZZ_SECONDS; `make unit` replays the seeds.
+FUZZ_SECONDS ?= 60
+FUZZ_CC   ?= clang
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_LIB  := runtime/error.c $(wildcard runtime/protocol*.c runtime/container_mount_opts.c)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(wildcard runtime/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS_COMMON) -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB) -lyajl
+$(BUILD)/fuzz/gen_protocol_seeds: tests/fuzz/gen_protocol_seeds.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -o $@ $< $(FUZZ_LIB) -lyajl
+fuzz: $(FUZZ_BINS)
+	for f in $(FUZZ_BINS); do n=$${f##*/fuzz_}; mkdir -p $(BUILD)/fuzz/corpus-$$n; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=131072 -print_final_stats=1 \
+	    $(BUILD)/fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; done
+
 deps:
 	scripts/install-deps
 
-unit: $(BUILD)/tests/unit
+unit: $(BUILD)/tests/unit $(FUZZ_BINS)
 	$(BUILD)/tests/unit --jobs 2
+	for f in $(FUZZ_BINS); do $$f tests/fuzz/corpus/$${f##*/fuzz_}/* || exit 1; done
+	tests/check-schema.sh
 
 guest: $(if $(AGENT_SRC),$(BUILD)/hull-agent)
 	scripts/make-guest $(BUILD)/guest

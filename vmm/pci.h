@@ -25,6 +25,8 @@ struct pci_bar
   uint64_t addr;             /* current guest address */
   const struct io_ops *ops;  /* accesses, offset relative to the BAR */
   void *opaque;
+  bool mapped;               /* bus-private: currently on mmio/pio */
+  uint64_t mapped_addr;      /* bus-private: where it is mapped */
 };
 
 struct pci_device_ops
@@ -46,7 +48,14 @@ struct pci_device
   const struct pci_device_ops *ops;
   void *opaque;
   uint8_t slot;              /* assigned by pci_bus_add */
+  uint8_t cap_end;           /* next free config offset for a capability */
 };
+
+/* Legacy INTx: INTA# of device in slot s is wired to IOAPIC pin
+ * PCI_INTX_GSI(s), level-triggered, active low (as the MP table says);
+ * pci_bus_add stores that number in the Interrupt Line register when the
+ * device has an Interrupt Pin. */
+#define PCI_INTX_GSI(slot) (16u + ((slot) % 8u))
 
 struct pci_bus
 {

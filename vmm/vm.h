@@ -43,6 +43,12 @@ struct vm
   int exit_eventfd;         /* written once when the VM must stop */
 };
 
+/* Open /dev/kvm, create the VM with its in-kernel irqchip and PIT, and
+ * mem_bytes of RAM registered as memory slots.  No vCPUs yet (vcpu.h). */
+int vm_create (struct vm *vm, uint64_t mem_bytes, hull_error_t *err);
+/* Call only after every vCPU thread has been joined. */
+void vm_destroy (struct vm *vm);
+
 /* Legacy IRQ line (IOAPIC pin / PIC) level. */
 int vm_irq_line (struct vm *vm, uint32_t gsi, int level, hull_error_t *err);
 /* Reserve a GSI for an MSI route. */
@@ -59,6 +65,10 @@ int vm_irqfd (struct vm *vm, int eventfd, uint32_t gsi, bool assign,
  * no datamatch); assign=false detaches. */
 int vm_ioeventfd (struct vm *vm, uint64_t addr, uint32_t len, int eventfd,
                   bool assign, hull_error_t *err);
+
+/* The reason set by vm_request_exit, VM_EXIT_NONE while running (any
+ * thread, lock-free: vCPU loops poll it). */
+enum vm_exit_reason vm_exit_requested (struct vm *vm);
 
 /* Ask the VM to stop (any thread, idempotent: the first reason wins). */
 void vm_request_exit (struct vm *vm, enum vm_exit_reason reason,

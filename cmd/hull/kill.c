@@ -1,0 +1,28 @@
+/* hull kill [--all] ID [SIGNAL]: SIGNAL is a name (TERM, SIGTERM) or a
+ * number; the default is TERM. */
+#include <signal.h>
+
+#include "cmd/hull/commands.h"
+#include "runtime/signals.h"
+#include "runtime/supervisor_client.h"
+
+int
+hull_cmd_kill (struct hull_globals *g, int argc, char **argv)
+{
+  bool all = false;
+  const struct opt opts[] = { { "all", 'a', OPT_FLAG, &all }, { NULL, 0, 0, NULL } };
+  struct hull_context ctx;
+  hull_error_t err = NULL;
+  int n = opts_parse (argc, argv, opts, &err), sig = SIGTERM;
+
+  if (n < 0)
+    return cmd_fail (g, &err, 2);
+  if (cmd_positional (g, "kill", argc - n, 1, 2, "ID [SIGNAL]") < 0)
+    return 2;
+  if (argc - n == 2 && (sig = signal_parse (argv[n + 1], &err)) < 0)
+    return cmd_fail (g, &err, 2);
+  cmd_context (g, &ctx);
+  if (container_kill (&ctx, argv[n], sig, all, &err) < 0)
+    return cmd_fail (g, &err, 1);
+  return 0;
+}

@@ -1,0 +1,55 @@
+/* Shared between supervisor.c (setup, event loop) and
+ * supervisor_requests.c (request handlers). */
+#ifndef HULL_SUPERVISOR_INTERNAL_H
+#define HULL_SUPERVISOR_INTERNAL_H
+
+#include <stdint.h>
+#include <yajl/yajl_tree.h>
+
+#include "runtime/oci_config.h"
+#include "runtime/sandbox.h"
+#include "runtime/state.h"
+#include "runtime/supervisor.h"
+
+struct sup_conn
+{
+  int fd;
+  bool is_exec;     /* an exec relay's connection */
+  uint32_t proc;    /* its process, when is_exec */
+  bool proc_exited;
+  struct sup_conn *next;
+};
+
+struct supervisor
+{
+  const struct supervisor_args *args;
+  const struct sandbox_ops *ops;
+  struct sandbox *sb;
+  struct oci_config *config;
+  char *config_text; /* kept to give exec'd processes a fresh copy of
+                        config.process */
+  size_t config_len;
+  char *state_dir;
+  struct container_record rec;
+  enum container_status status;
+  int exit_status;
+  int epfd;
+  int listen_fd;
+  int sig_fd;
+  int backend_fd;
+  struct sup_conn *conns;
+  struct hull_log *log;
+};
+
+/* Handle one request from conn; replies on conn.  Takes the fds. */
+void supervisor_handle (struct supervisor *s, struct sup_conn *c, yajl_val msg, int *fds,
+                        size_t nfds);
+
+/* The state document for hooks and `hull state`. */
+char *supervisor_state_json (struct supervisor *s, enum container_status st);
+
+/* Build an exec'd process from a request (see README: "exec"). */
+int supervisor_exec_process (struct supervisor *s, yajl_val msg, struct oci_process **out,
+                             hull_error_t *err);
+
+#endif

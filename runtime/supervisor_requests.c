@@ -1,0 +1,286 @@
+/* Request handlers of the supervisor (protocol in runtime/README.md). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/cleanup.h"
+#include "runtime/hooks.h"
+#include "runtime/supervisor_internal.h"
+#include "runtime/supervisor_proto.h"
+
+static void
+close_fds (int *fds, size_t nfds)
+{
+  for (size_t i = 0; i < nfds; i++)
+    if (fds[i] >= 0)
+      close (fds[i]);
+}
+
+static int
+check (struct supervisor *s, enum container_op op, hull_error_t *err)
+{
+  return state_check_op (s->args->id, s->status, op, err);
+}
+
+static int
+do_state (struct supervisor *s, struct sup_conn *c, hull_error_t *err)
+{
+  yajl_gen g = proto_begin ();
+
+  proto_put_bool (g, "ok", true);
+  proto_put_str (g, "status", container_status_name (s->status));
+  proto_put_int (g, "pid", getpid ());
+  return proto_send (c->fd, g, NULL, 0, err);
+}
+
+static int
+do_start (struct supervisor *s, hull_error_t *err)
+{
+  if (check (s, OP_START, err) < 0)
+    return -1;
+  if (s->ops->start (s->sb, err) < 0)
+    {
+      /* startContainer hook or exec failure: the container stops. */
+      cleanup_error hull_error_t e2 = NULL;
+      s->ops->signal (s->sb, SANDBOX_INIT, SIGKILL, true, &e2);
+      return -1;
+    }
+  s->status = STATUS_RUNNING;
+  return 0;
+}
+
+static int
+do_kill (struct supervisor *s, yajl_val msg, hull_error_t *err)
+{
+  long long sig = 0;
+
+  if (! proto_get_int (msg, "signal", &sig) || sig <= 0 || sig > SIGRTMAX)
+    return hull_error (err, 0, "kill: missing or invalid `signal`");
+  if (check (s, OP_KILL, err) < 0)
+    return -1;
+  return s->ops->signal (s->sb, SANDBOX_INIT, (int) sig, proto_get_bool (msg, "all"), err);
+}
+
+static int
+do_pause (struct supervisor *s, bool pause, hull_error_t *err)
+{
+  if (check (s, pause ? OP_PAUSE : OP_RESUME, err) < 0)
+    return -1;
+  if ((pause ? s->ops->pause : s->ops->resume) (s->sb, err) < 0)
+    return -1;
+  s->status = pause ? STATUS_PAUSED : STATUS_RUNNING;
+  return 0;
+}
+
+static int
+do_ps (struct supervisor *s, struct sup_conn *c, hull_error_t *err)
+{
+  cleanup_free pid_t *pids = NULL;
+  size_t n = 0;
+  yajl_gen g;
+
+  if (check (s, OP_PS, err) < 0 || s->ops->ps (s->sb, &pids, &n, err) < 0)
+    return -1;
+  g = proto_begin ();
+  proto_put_bool (g, "ok", true);
+  yajl_gen_string (g, (const unsigned char *) "pids", 4);
+  yajl_gen_array_open (g);
+  for (size_t i = 0; i < n; i++)
+    yajl_gen_integer (g, pids[i]);
+  yajl_gen_array_close (g);
+  return proto_send (c->fd, g, NULL, 0, err);
+}
+
+static void
+gen_key (yajl_gen g, const char *k)
+{
+  yajl_gen_string (g, (const unsigned char *) k, strlen (k));
+}
+
+/* The "data" of a runc stats event (the subset hull measures), sent as a
+ * JSON string so the CLI can print it unchanged. */
+static char *
+stats_json (const struct sandbox_stats *st)
+{
+  yajl_gen g = yajl_gen_alloc (NULL);
+  const unsigned char *buf;
+  size_t len;
+  char *out = NULL;
+
+  if (g == NULL)
+    return NULL;
+  yajl_gen_map_open (g);
+  gen_key (g, "cpu");
+  yajl_gen_map_open (g);
+  gen_key (g, "usage");
+  yajl_gen_map_open (g);
+  proto_put_int (g, "total", (long long) st->cpu_total_ns);
+  proto_put_int (g, "user", (long long) st->cpu_user_ns);
+  proto_put_int (g, "kernel", (long long) st->cpu_kernel_ns);
+  yajl_gen_map_close (g);
+  yajl_gen_map_close (g);
+  gen_key (g, "memory");
+  yajl_gen_map_open (g);
+  gen_key (g, "usage");
+  yajl_gen_map_open (g);
+  proto_put_int (g, "usage", (long long) st->memory_usage);
+  proto_put_int (g, "limit", (long long) st->memory_limit);
+  yajl_gen_map_close (g);
+  yajl_gen_map_close (g);
+  gen_key (g, "pids");
+  yajl_gen_map_open (g);
+  proto_put_int (g, "current", (long long) st->pids_current);
+  yajl_gen_map_close (g);
+  yajl_gen_map_close (g);
+  if (yajl_gen_get_buf (g, &buf, &len) == yajl_gen_status_ok)
+    out = strndup ((const char *) buf, len);
+  yajl_gen_free (g);
+  return out;
+}
+
+static int
+do_stats (struct supervisor *s, struct sup_conn *c, hull_error_t *err)
+{
+  struct sandbox_stats st = { 0 };
+  cleanup_free char *json = NULL;
+  yajl_gen g;
+
+  if (check (s, OP_STATS, err) < 0 || s->ops->stats (s->sb, &st, err) < 0)
+    return -1;
+  json = stats_json (&st);
+  if (json == NULL)
+    return hull_error (err, ENOMEM, "stats");
+  g = proto_begin ();
+  proto_put_bool (g, "ok", true);
+  proto_put_str (g, "stats", json);
+  return proto_send (c->fd, g, NULL, 0, err);
+}
+
+static int
+do_update (struct supervisor *s, yajl_val msg, hull_error_t *err)
+{
+  const char *text = proto_get_str (msg, "resources");
+  struct oci_linux_resources *r = NULL;
+  int ret;
+
+  if (text == NULL)
+    return hull_error (err, 0, "update: missing `resources`");
+  if (check (s, OP_UPDATE, err) < 0)
+    return -1;
+  if (oci_resources_parse_data (text, strlen (text), &r, err) < 0)
+    return hull_error_prefix (err, "update: resources");
+  ret = s->ops->update (s->sb, r, err);
+  oci_resources_free (r);
+  return ret;
+}
+
+static int
+do_exec (struct supervisor *s, struct sup_conn *c, yajl_val msg, int *fds, size_t nfds,
+         hull_error_t *err)
+{
+  struct oci_process *p = NULL;
+  struct sandbox_exec_args ea = { .stdio = { -1, -1, -1 } };
+  cleanup_close int master = -1;
+  uint32_t proc = 0;
+  yajl_gen g;
+  int r;
+
+  if (check (s, OP_EXEC, err) < 0 || supervisor_exec_process (s, msg, &p, err) < 0)
+    return -1;
+  if (! p->terminal && nfds != 3)
+    {
+      oci_process_free (p);
+      return hull_error (err, 0, "exec: expected 3 stdio fds, got %zu", nfds);
+    }
+  ea.process = p;
+  for (size_t i = 0; i < 3 && i < nfds; i++)
+    ea.stdio[i] = fds[i];
+  r = s->ops->exec (s->sb, &ea, &proc, &master, err);
+  oci_process_free (p);
+  if (r < 0)
+    return -1;
+  c->is_exec = true;
+  c->proc = proc;
+  g = proto_begin ();
+  proto_put_bool (g, "ok", true);
+  proto_put_int (g, "pid", proc);
+  return proto_send (c->fd, g, master >= 0 ? &master : NULL, master >= 0 ? 1 : 0, err);
+}
+
+/* Messages on an exec connection after its reply: no replies. */
+static void
+exec_conn_message (struct supervisor *s, struct sup_conn *c, yajl_val msg)
+{
+  cleanup_error hull_error_t err = NULL;
+  const char *op = proto_get_str (msg, "op");
+  long long a = 0, b = 0;
+
+  if (c->proc_exited || op == NULL)
+    return;
+  if (strcmp (op, "signal") == 0 && proto_get_int (msg, "signal", &a))
+    s->ops->signal (s->sb, c->proc, (int) a, false, &err);
+  else if (strcmp (op, "resize") == 0 && proto_get_int (msg, "rows", &a)
+           && proto_get_int (msg, "cols", &b))
+    s->ops->resize (s->sb, c->proc, (unsigned) a, (unsigned) b, &err);
+  else if (strcmp (op, "close_stdin") == 0)
+    s->ops->close_stdin (s->sb, c->proc, &err);
+  if (err != NULL)
+    log_warning (s->log, "exec process %u: %s: %s", c->proc, op, hull_error_msg (&err));
+}
+
+static int
+dispatch (struct supervisor *s, struct sup_conn *c, const char *op, yajl_val msg, int *fds,
+          size_t nfds, bool *replied, hull_error_t *err)
+{
+  *replied = true;
+  if (strcmp (op, "state") == 0)
+    return do_state (s, c, err);
+  if (strcmp (op, "ps") == 0)
+    return do_ps (s, c, err);
+  if (strcmp (op, "stats") == 0)
+    return do_stats (s, c, err);
+  if (strcmp (op, "exec") == 0)
+    return do_exec (s, c, msg, fds, nfds, err);
+  *replied = false;
+  if (strcmp (op, "start") == 0)
+    return do_start (s, err);
+  if (strcmp (op, "kill") == 0)
+    return do_kill (s, msg, err);
+  if (strcmp (op, "pause") == 0 || strcmp (op, "resume") == 0)
+    return do_pause (s, op[0] == 'p', err);
+  if (strcmp (op, "update") == 0)
+    return do_update (s, msg, err);
+  return hull_error (err, 0, "unknown request `%s`", op);
+}
+
+void
+supervisor_handle (struct supervisor *s, struct sup_conn *c, yajl_val msg, int *fds, size_t nfds)
+{
+  cleanup_error hull_error_t err = NULL;
+  const char *op = proto_get_str (msg, "op");
+  bool replied = false;
+  int r;
+
+  if (c->is_exec)
+    {
+      exec_conn_message (s, c, msg);
+      close_fds (fds, nfds);
+      return;
+    }
+  if (op == NULL)
+    r = hull_error (&err, 0, "request without `op`");
+  else
+    r = dispatch (s, c, op, msg, fds, nfds, &replied, &err);
+  /* exec hands the stdio fds to the backend, which dups what it keeps. */
+  close_fds (fds, nfds);
+  if (r < 0)
+    {
+      log_debug (s->log, "request `%s` failed: %s", op ? op : "?", hull_error_msg (&err));
+      proto_send_error (c->fd, &err);
+    }
+  else if (! replied)
+    proto_send_ok (c->fd);
+}

@@ -1,0 +1,63 @@
+/* One Debian virtiofsd (the C one shipped with QEMU) per shared directory:
+ * started by the supervisor before the VM, serving one vhost-user session on
+ * a socket in the container's state directory, and always killed, reaped
+ * and its socket removed when hull is done with it.  The child also gets
+ * PR_SET_PDEATHSIG so it dies with the thread that started it. */
+#ifndef HULL_RUNTIME_VIRTIOFSD_H
+#define HULL_RUNTIME_VIRTIOFSD_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "runtime/error.h"
+
+#define VIRTIOFSD_DEFAULT_PATH "/usr/lib/qemu/virtiofsd"
+#define VIRTIOFSD_DEFAULT_TIMEOUT_MS 5000
+#define VIRTIOFSD_STOP_GRACE_MS 2000
+
+struct virtiofsd_config
+{
+  const char *binary;      /* NULL: VIRTIOFSD_DEFAULT_PATH */
+  const char *source;      /* directory to share; required */
+  const char *socket_path; /* vhost-user socket to create; required */
+  const char *cache;       /* auto | always | none; NULL: auto */
+  const char *sandbox;     /* chroot | namespace; NULL: chroot */
+  bool xattr;              /* default off (no_xattr) */
+  bool announce_submounts; /* distinct st_dev per host mount in the guest */
+  const char *log_path;    /* its stderr (appended); NULL: kept in memory,
+                              only used to explain a failure */
+  int timeout_ms;          /* wait for the socket; 0: default */
+};
+
+struct virtiofsd
+{
+  pid_t pid;          /* 0 when not running */
+  char *socket_path;
+  int log_fd;         /* its stderr, read back to explain failures */
+  int exit_status;    /* wait status once reaped, -1 before */
+};
+
+/* Validates cfg (source must be a directory, binary executable, socket path
+ * must fit a sockaddr_un and not be anything but a stale socket), starts
+ * virtiofsd and waits until its socket exists.  On failure nothing is left:
+ * no process, no socket; the error names the offending path and carries the
+ * tail of virtiofsd's own message. */
+int virtiofsd_start (struct virtiofsd *d, const struct virtiofsd_config *cfg,
+                     hull_error_t *err);
+
+/* SIGTERM, then SIGKILL after VIRTIOFSD_STOP_GRACE_MS; reaps it, removes the
+ * socket, closes everything.  Idempotent; safe on a zeroed struct whose
+ * log_fd is -1 (see virtiofsd_init). */
+void virtiofsd_stop (struct virtiofsd *d);
+
+void virtiofsd_init (struct virtiofsd *d);
+
+/* Reaps it if it exited; true while the process is alive. */
+bool virtiofsd_running (struct virtiofsd *d);
+
+/* "<state_dir>/virtiofs-<index>.sock", checked against the unix socket
+ * path limit. */
+int virtiofsd_socket_path (char **out, const char *state_dir, unsigned index,
+                           hull_error_t *err);
+
+#endif
