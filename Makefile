@@ -54,6 +54,11 @@ $(BUILD)/hull: $(HULL_OBJ) $(BUILD)/libhull.a
 # `hull --version` reports the commit it was built from.
 HULL_COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 $(BUILD)/obj/cmd/hull/version.o $(BUILD)/test-obj/cmd/hull/version.o: CFLAGS_VERSION := -DHULL_COMMIT='"$(HULL_COMMIT)"'
+$(BUILD)/obj/cmd/hull/version.o $(BUILD)/test-obj/cmd/hull/version.o: $(BUILD)/commit.stamp
+# Rewritten only when the commit changes, so version.o rebuilds exactly then.
+$(BUILD)/commit.stamp: FORCE
+	@mkdir -p $(dir $@); echo '$(HULL_COMMIT)' | cmp -s - $@ || echo '$(HULL_COMMIT)' > $@
+.PHONY: FORCE
 
 # TEST ONLY: hull with the host process backend instead of the microVM, so
 # integration/test-lifecycle.sh exercises the real CLI and supervisor

@@ -86,16 +86,22 @@ ip link set lo up 2>/dev/null
 # grown by half the fd limit (each host file costs two inodes, overlay and
 # virtio-fs: a quarter of the fds), drop unused dentries and inodes, which
 # sends FORGETs and closes those host fds.  The headroom is wide because
-# `ls -lR` reaches ~5000 lookups/s here.  Shell builtins except sleep.
+# `ls -lR` reaches ~5000 lookups/s here.  (busybox `read` gets only the
+# first byte of this proc file, hence cat.)
 if [ "${NESTED_FD_LIMIT:-0}" -gt 0 ]; then
-  read -r base _ < /newroot/proc/sys/fs/inode-nr
+  inodes() { set -- $(cat /newroot/proc/sys/fs/inode-nr); echo "$1"; }
+  base=$(inodes)
   budget=$((NESTED_FD_LIMIT / 2))
   (
     while sleep 0.5; do
-      read -r n _ < /newroot/proc/sys/fs/inode-nr
-      [ $((n - base)) -gt "$budget" ] && echo 2 > /newroot/proc/sys/vm/drop_caches
+      n=$(inodes)
+      if [ $((n - base)) -gt "$budget" ]; then
+        echo 2 > /newroot/proc/sys/vm/drop_caches
+        say "inodes $n > $base + $budget: dropped caches, now $(inodes)"
+      fi
     done
   ) &
+  say "fd watchdog: base $base inodes, budget $budget"
 fi
 
 mkdir -p /newroot/run/nested && cp /etc/nested/run.sh /newroot/run/nested/ \

@@ -68,8 +68,11 @@ boot_case() {
     tail -n 30 "$out.txt"
     echo "----"
     echo "FAIL: $name${problems}"
+    failures=$((failures + 1))
   fi
 }
 
+failures=0
 boot_case boot-1cpu-256m 1 256
 boot_case boot-2cpu-256m 2 256
+[ "$failures" -eq 0 ]

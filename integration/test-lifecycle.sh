@@ -1,4 +1,5 @@
 #!/bin/bash
+# lane: host
 # Lifecycle tests (lane: host).  Runs the real CLI and supervisor of
 # build/hull-test (the test-only build whose backend runs the container's
 # processes as plain host children, chrooted into a busybox-static rootfs
@@ -11,7 +12,8 @@ HULL_BIN=$PWD/build/hull-test
 T=$(mktemp -d /tmp/hull-lifecycle.XXXXXX)
 ROOT=$T/root
 FAILS=0
-trap 'for p in $(pgrep -f "$T" 2>/dev/null); do kill -9 $p 2>/dev/null; done; rm -rf "$T"' EXIT
+# Whatever a failing test left running goes through hull itself.
+trap 'for id in $("$HULL_BIN" --root "$ROOT" list -q 2>/dev/null); do "$HULL_BIN" --root "$ROOT" delete -f "$id"; done; rm -rf "$T"' EXIT
 
 pass () { echo "PASS: $*"; }
 fail () { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
@@ -136,6 +138,19 @@ hull create -b "$B" dup && hull create -b "$B" dup 2>"$T/err"; rc=$?
 check "create of an existing id fails" [ $rc != 0 ] && check "existing id: already exists" grep -q "already exists" "$T/err"
 hull delete -f dup
 
+# ---- option spellings: --opt=value, runc's single-dash long forms ----
+B=$(mkbundle opts '["sleep","60"]')
+hull create -bundle="$B" --pid-file="$T/opts.pid" opts; check "create -bundle=DIR --pid-file=F" [ $? = 0 ]
+check "pid file from --pid-file=F" [ -s "$T/opts.pid" ]
+hull start opts && hull pause opts
+hull delete opts 2>/dev/null; check "delete of paused fails without --force" [ $? != 0 ]
+hull delete -force opts; check "delete -force of paused works" [ $? = 0 ]
+check "list --format=json of nothing" [ "$(hull list --format=json)" = "[]" ]
+(cd "$T" && timeout 30 "$HULL_BIN" --root relroot run -b "$B" rel >/dev/null &
+ sleep 1; cd / && timeout 30 "$HULL_BIN" --root "$T/relroot" kill rel KILL)
+check "relative --root is made absolute" bash -c "sleep 1; [ -z \"\$(ls -A '$T/relroot' | grep -v '^\.lock\$')\" ]"
+hull exec --bogus opts 2>"$T/err"; check "unknown option is an error" grep -q "unknown option \`--bogus\`" "$T/err"
+
 # ---- exec --------------------------------------------------------------------
 B=$(mkbundle e '["sleep","60"]')
 hull create -b "$B" e && hull start e
@@ -161,6 +176,7 @@ hull pause e && check "pause -> paused" [ "$(status_of e)" = paused ]
 hull exec e true 2>/dev/null; check "exec in paused container fails" [ $? != 0 ]
 hull resume e && check "resume -> running" [ "$(status_of e)" = running ]
 check "events --stats prints a stats event" grep -q '"type":"stats","id":"e","data":{' <(hull events --stats e)
+check "events --interval streams stats events" [ "$(timeout 3 "$HULL_BIN" --root "$ROOT" events --interval=1s e | grep -c '"type":"stats"')" -ge 2 ]
 hull update --resources - e <<<'{"memory":{"limit":"x"}}' 2>"$T/err"
 check "update validates resources (names the field)" grep -q "memory.limit" "$T/err"
 hull delete -f e
@@ -179,6 +195,20 @@ hull create -b "$B" tty2 2>"$T/err"; rc=$?
 check "terminal without --console-socket is refused" [ $rc != 0 ]
 check "nothing left after refused tty create" state_dir_empty
 
+# Interactive: run/exec in the foreground on our own terminal (script(1)
+# gives us one), no --console-socket.
+B=$(mkbundle itty '["sh","-c","test -t 0 && echo RUN-ON-TTY; read x; echo got:$x; exit 7"]' true)
+out=$(printf 'typed\n' | timeout 30 script -qec "'$HULL_BIN' --root '$ROOT' run -b '$B' itty" /dev/null); rc=$?
+check "interactive run: exit status 7" [ $rc = 7 ]
+check "interactive run: process on a tty, gets our input" bash -c "grep -q RUN-ON-TTY <<<'$out' && grep -q got:typed <<<'$out'"
+B=$(mkbundle ie '["sleep","60"]')
+hull run -d -b "$B" ie
+out=$(timeout 30 script -qec "'$HULL_BIN' --root '$ROOT' exec -t ie sh -c 'test -t 0 && echo EXEC-ON-TTY; exit 3'" /dev/null); rc=$?
+check "interactive exec -t: exit status 3" [ $rc = 3 ]
+check "interactive exec -t: on a tty" grep -q EXEC-ON-TTY <<<"$out"
+hull delete -f ie
+check "nothing left after interactive runs" state_dir_empty
+
 # ---- hooks -------------------------------------------------------------------
 cat > "$T/hook.sh" <<'SH'
 #!/bin/sh
@@ -193,11 +223,12 @@ B=$(mkbundle hooks '["true"]' false "$HOOKS")
 hull run -b "$B" hooks; check "run with all hooks" [ $? = 0 ]
 check "hooks ran in order with the state on stdin" [ "$(tr '\n' ' ' < "$L")" = "prestart creating createRuntime creating createContainer creating startContainer created poststart running poststop stopped " ]
 printf '#!/bin/sh\nexit 3\n' > "$T/bad.sh"; chmod +x "$T/bad.sh"
-B=$(mkbundle badhook '["true"]' false "{\"createRuntime\":[{\"path\":\"$T/bad.sh\"}]}")
+B=$(mkbundle badhook '["true"]' false "{\"createRuntime\":[{\"path\":\"$T/bad.sh\"}],\"poststop\":[$(hk poststop-after-failure)]}")
 hull create -b "$B" badhook 2>"$T/err"; rc=$?
 check "failing createRuntime hook fails create" [ $rc != 0 ]
 check "hook failure names the hook" grep -q "createRuntime hook 0 \`$T/bad.sh\` exited with status 3" "$T/err"
 check "nothing left after hook failure" state_dir_empty
+check "poststop hooks ran after the failed create" grep -q "^poststop-after-failure stopped$" "$L"
 printf '#!/bin/sh\nsleep 30\n' > "$T/slow.sh"; chmod +x "$T/slow.sh"
 B=$(mkbundle slowhook '["true"]' false "{\"prestart\":[{\"path\":\"$T/slow.sh\",\"timeout\":1}]}")
 START=$(date +%s); hull create -b "$B" slowhook 2>"$T/err"; rc=$?

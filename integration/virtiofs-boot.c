@@ -76,8 +76,7 @@ main (int argc, char **argv)
                argv[0]);
       return 1;
     }
-  struct virtiofsd_config vc = { .source = argv[3], .socket_path = argv[4],
-                                 .announce_submounts = true };
+  struct virtiofsd_config vc = { .source = argv[3], .socket_path = argv[4] };
   struct machine_config mc = { .kernel_path = argv[1], .initrd_path = argv[2],
                                .cpus = 1, .memory_mib = 256,
                                .console_in_fd = -1, .console_out_fd = 1,

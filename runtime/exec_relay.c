@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
@@ -24,6 +26,8 @@ struct relay
   int conn;   /* exec connection to the supervisor */
   int master; /* pty master when we copy the terminal ourselves, or -1 */
   int sig_fd;
+  bool raw;   /* our terminal is in raw mode; restore `saved` */
+  struct termios saved;
 };
 
 int
@@ -211,6 +215,17 @@ copy_once (int from, int to)
   return true;
 }
 
+/* The process has exited: print what it left in the pty. */
+static void
+relay_drain (struct relay *r)
+{
+  struct pollfd p = { .fd = r->master, .events = POLLIN };
+
+  while (r->master >= 0 && poll (&p, 1, 100) > 0 && (p.revents & POLLIN)
+         && copy_once (r->master, 1))
+    ;
+}
+
 /* 1 and *status when the exit event came, 0 otherwise, -1 when the
  * supervisor went away. */
 static int
@@ -255,6 +270,12 @@ relay_loop (struct relay *r, hull_error_t *err)
     stdin_open = false;
   if (r->master >= 0)
     relay_resize (r);
+  if (r->master >= 0 && isatty (0) && tcgetattr (0, &r->saved) == 0)
+    {
+      struct termios raw = r->saved;
+      cfmakeraw (&raw);
+      r->raw = tcsetattr (0, TCSANOW, &raw) == 0;
+    }
   for (;;)
     {
       struct epoll_event evs[4];
@@ -267,7 +288,11 @@ relay_loop (struct relay *r, hull_error_t *err)
           if (fd == r->sig_fd)
             relay_signals (r);
           else if (fd == r->conn && (m = relay_message (r, &status)) != 0)
-            return m > 0 ? status : hull_error (err, 0, "exec relay: the supervisor went away");
+            {
+              relay_drain (r);
+              return m > 0 ? status
+                           : hull_error (err, 0, "exec relay: the supervisor went away");
+            }
           else if (fd == r->master && ! copy_once (r->master, 1))
             epoll_ctl (ep, EPOLL_CTL_DEL, r->master, NULL);
           else if (fd == 0 && stdin_open && ! copy_once (0, r->master))
@@ -294,6 +319,8 @@ relay_signalfd (struct relay *r, hull_error_t *err)
 static void
 relay_close (struct relay *r)
 {
+  if (r->raw)
+    tcsetattr (0, TCSANOW, &r->saved);
   if (r->conn >= 0)
     close (r->conn);
   if (r->master >= 0)

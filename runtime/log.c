@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <yajl/yajl_gen.h>
+
+#include "runtime/cleanup.h"
+#include "runtime/json_gen.h"
 
 static const char *
 level_name (enum log_level level)
@@ -74,25 +76,22 @@ format_time (const struct timespec *when, char *buf, size_t len)
 static char *
 json_line (const char *level, const char *msg, const char *time)
 {
-  yajl_gen g = yajl_gen_alloc (NULL);
-  const unsigned char *out;
-  size_t len;
-  char *line = NULL;
+  cleanup_error hull_error_t err = NULL;
+  struct json_gen g;
+  char *doc = NULL, *line = NULL;
 
-  if (g == NULL)
+  if (json_gen_init (&g, &err) < 0)
     return NULL;
-  yajl_gen_map_open (g);
-  yajl_gen_string (g, (const unsigned char *) "level", 5);
-  yajl_gen_string (g, (const unsigned char *) level, strlen (level));
-  yajl_gen_string (g, (const unsigned char *) "msg", 3);
-  yajl_gen_string (g, (const unsigned char *) msg, strlen (msg));
-  yajl_gen_string (g, (const unsigned char *) "time", 4);
-  yajl_gen_string (g, (const unsigned char *) time, strlen (time));
-  yajl_gen_map_close (g);
-  if (yajl_gen_get_buf (g, &out, &len) == yajl_gen_status_ok
-      && asprintf (&line, "%.*s\n", (int) len, (const char *) out) < 0)
+  json_gen_open_object (&g);
+  json_gen_kv_string (&g, "level", level);
+  json_gen_kv_string (&g, "msg", msg);
+  json_gen_kv_string (&g, "time", time);
+  json_gen_close_object (&g);
+  if (json_gen_finish (&g, &doc, NULL, &err) < 0)
+    return NULL;
+  if (asprintf (&line, "%s\n", doc) < 0)
     line = NULL;
-  yajl_gen_free (g);
+  free (doc);
   return line;
 }
 

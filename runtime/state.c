@@ -7,10 +7,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
 #include "runtime/cleanup.h"
+#include "runtime/json_gen.h"
 
 static const char *const status_names[] = {
   [STATUS_CREATING] = "creating", [STATUS_CREATED] = "created", [STATUS_RUNNING] = "running",
@@ -126,62 +126,37 @@ state_file_path (const char *root, const char *id, const char *name)
 }
 
 static void
-gen_str (yajl_gen g, const char *s)
+gen_annotations (struct json_gen *g, char **ann)
 {
-  yajl_gen_string (g, (const unsigned char *) (s ? s : ""), s ? strlen (s) : 0);
-}
-
-static void
-gen_kv (yajl_gen g, const char *k, const char *v)
-{
-  gen_str (g, k);
-  gen_str (g, v);
-}
-
-static void
-gen_annotations (yajl_gen g, char **ann)
-{
-  gen_str (g, "annotations");
-  yajl_gen_map_open (g);
+  json_gen_key (g, "annotations");
+  json_gen_open_object (g);
   for (char **p = ann; p != NULL && p[0] != NULL && p[1] != NULL; p += 2)
-    gen_kv (g, p[0], p[1]);
-  yajl_gen_map_close (g);
-}
-
-static char *
-gen_finish (yajl_gen g)
-{
-  const unsigned char *buf;
-  size_t len;
-  char *out = NULL;
-
-  if (yajl_gen_get_buf (g, &buf, &len) == yajl_gen_status_ok)
-    out = strndup ((const char *) buf, len);
-  yajl_gen_free (g);
-  return out;
+    json_gen_kv_string (g, p[0], p[1]);
+  json_gen_close_object (g);
 }
 
 static char *
 record_to_json (const struct container_record *r)
 {
-  yajl_gen g = yajl_gen_alloc (NULL);
+  cleanup_error hull_error_t err = NULL;
+  struct json_gen g;
+  char *out = NULL;
 
-  if (g == NULL)
+  if (json_gen_init (&g, &err) < 0)
     return NULL;
-  yajl_gen_map_open (g);
-  gen_kv (g, "id", r->id);
-  gen_kv (g, "bundle", r->bundle);
-  gen_kv (g, "rootfs", r->rootfs);
-  gen_kv (g, "created", r->created);
-  gen_str (g, "supervisorPid");
-  yajl_gen_integer (g, r->supervisor_pid);
-  gen_str (g, "supervisorStart");
-  yajl_gen_integer (g, (long long) r->supervisor_start);
-  gen_str (g, "systemdCgroup");
-  yajl_gen_bool (g, r->systemd_cgroup);
-  gen_annotations (g, r->annotations);
-  yajl_gen_map_close (g);
-  return gen_finish (g);
+  json_gen_open_object (&g);
+  json_gen_kv_string (&g, "id", r->id);
+  json_gen_kv_string (&g, "bundle", r->bundle);
+  json_gen_kv_string (&g, "rootfs", r->rootfs);
+  json_gen_kv_string (&g, "created", r->created);
+  json_gen_kv_int (&g, "supervisorPid", r->supervisor_pid);
+  json_gen_kv_uint (&g, "supervisorStart", r->supervisor_start);
+  json_gen_kv_bool (&g, "systemdCgroup", r->systemd_cgroup);
+  gen_annotations (&g, r->annotations);
+  json_gen_close_object (&g);
+  if (json_gen_finish (&g, &out, NULL, &err) < 0)
+    return NULL;
+  return out;
 }
 
 static int
@@ -378,22 +353,24 @@ state_now_rfc3339 (void)
 char *
 state_to_json (const struct container_record *r, enum container_status s, pid_t pid, bool pretty)
 {
-  yajl_gen g = yajl_gen_alloc (NULL);
+  cleanup_error hull_error_t err = NULL;
+  struct json_gen g;
+  char *out = NULL;
 
-  if (g == NULL)
+  if (json_gen_init_opts (&g, pretty, &err) < 0)
     return NULL;
-  yajl_gen_config (g, yajl_gen_beautify, pretty ? 1 : 0);
-  yajl_gen_map_open (g);
-  gen_kv (g, "ociVersion", HULL_OCI_VERSION);
-  gen_kv (g, "id", r->id);
-  gen_str (g, "pid");
-  yajl_gen_integer (g, s == STATUS_STOPPED ? 0 : pid);
-  gen_kv (g, "status", container_status_name (s));
-  gen_kv (g, "bundle", r->bundle);
-  gen_kv (g, "rootfs", r->rootfs);
-  gen_kv (g, "created", r->created);
-  gen_kv (g, "owner", "");
-  gen_annotations (g, r->annotations);
-  yajl_gen_map_close (g);
-  return gen_finish (g);
+  json_gen_open_object (&g);
+  json_gen_kv_string (&g, "ociVersion", HULL_OCI_VERSION);
+  json_gen_kv_string (&g, "id", r->id);
+  json_gen_kv_int (&g, "pid", s == STATUS_STOPPED ? 0 : pid);
+  json_gen_kv_string (&g, "status", container_status_name (s));
+  json_gen_kv_string (&g, "bundle", r->bundle ? r->bundle : "");
+  json_gen_kv_string (&g, "rootfs", r->rootfs ? r->rootfs : "");
+  json_gen_kv_string (&g, "created", r->created ? r->created : "");
+  json_gen_kv_string (&g, "owner", "");
+  gen_annotations (&g, r->annotations);
+  json_gen_close_object (&g);
+  if (json_gen_finish (&g, &out, NULL, &err) < 0)
+    return NULL;
+  return out;
 }

@@ -141,6 +141,7 @@ create_sandbox (struct supervisor *s, hull_error_t *err)
 
   if (s->config->process->terminal && s->args->console_socket == NULL)
     return hull_error (err, 0, "process.terminal is set but no --console-socket was given");
+  s->env_attempted = true;
   if (s->ops->create (&ca, &s->sb, &master, err) < 0)
     return -1;
   if (master >= 0
@@ -414,9 +415,10 @@ create_failed_cleanup (struct supervisor *s)
   cleanup_error hull_error_t err = NULL;
   cleanup_free char *json = NULL;
 
-  if (s->sb == NULL || s->config == NULL)
+  if (! s->env_attempted || s->config == NULL)
     return;
-  s->ops->destroy (s->sb);
+  if (s->sb != NULL)
+    s->ops->destroy (s->sb);
   s->sb = NULL;
   json = supervisor_state_json (s, STATUS_STOPPED);
   if (json != NULL

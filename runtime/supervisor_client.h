@@ -100,6 +100,15 @@ int container_delete (const struct hull_context *ctx, const char *id, bool force
  * returns its exit status. */
 int container_wait_child (pid_t supervisor, hull_error_t *err);
 
+/* Interactive `run` with a terminal and no --console-socket
+ * (runtime/supervisor_run.c): listen on a private console socket (its
+ * path in *path), then after create+start relay our terminal to the pty
+ * until the supervisor exits; returns its exit status. */
+int run_console_listen (char **path, hull_error_t *err);
+int run_console_wait (int listen_fd, pid_t supervisor, hull_error_t *err);
+/* Remove the socket and its directory; frees path. */
+void run_console_unlink (char *path);
+
 /* Remove $root/<id> and everything in it. */
 int state_dir_remove (const char *dir, hull_error_t *err);
 

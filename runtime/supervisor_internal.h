@@ -32,6 +32,7 @@ struct supervisor
   char *state_dir;
   struct container_record rec;
   enum container_status status;
+  bool env_attempted; /* backend create was called: poststop hooks apply */
   int exit_status;
   int epfd;
   int listen_fd;

@@ -8,6 +8,7 @@
 
 #include "runtime/cleanup.h"
 #include "runtime/hooks.h"
+#include "runtime/json_gen.h"
 #include "runtime/supervisor_internal.h"
 #include "runtime/supervisor_proto.h"
 
@@ -94,50 +95,42 @@ do_ps (struct supervisor *s, struct sup_conn *c, hull_error_t *err)
   return proto_send (c->fd, g, NULL, 0, err);
 }
 
-static void
-gen_key (yajl_gen g, const char *k)
-{
-  yajl_gen_string (g, (const unsigned char *) k, strlen (k));
-}
-
 /* The "data" of a runc stats event (the subset hull measures), sent as a
  * JSON string so the CLI can print it unchanged. */
 static char *
 stats_json (const struct sandbox_stats *st)
 {
-  yajl_gen g = yajl_gen_alloc (NULL);
-  const unsigned char *buf;
-  size_t len;
+  cleanup_error hull_error_t err = NULL;
+  struct json_gen g;
   char *out = NULL;
 
-  if (g == NULL)
+  if (json_gen_init (&g, &err) < 0)
     return NULL;
-  yajl_gen_map_open (g);
-  gen_key (g, "cpu");
-  yajl_gen_map_open (g);
-  gen_key (g, "usage");
-  yajl_gen_map_open (g);
-  proto_put_int (g, "total", (long long) st->cpu_total_ns);
-  proto_put_int (g, "user", (long long) st->cpu_user_ns);
-  proto_put_int (g, "kernel", (long long) st->cpu_kernel_ns);
-  yajl_gen_map_close (g);
-  yajl_gen_map_close (g);
-  gen_key (g, "memory");
-  yajl_gen_map_open (g);
-  gen_key (g, "usage");
-  yajl_gen_map_open (g);
-  proto_put_int (g, "usage", (long long) st->memory_usage);
-  proto_put_int (g, "limit", (long long) st->memory_limit);
-  yajl_gen_map_close (g);
-  yajl_gen_map_close (g);
-  gen_key (g, "pids");
-  yajl_gen_map_open (g);
-  proto_put_int (g, "current", (long long) st->pids_current);
-  yajl_gen_map_close (g);
-  yajl_gen_map_close (g);
-  if (yajl_gen_get_buf (g, &buf, &len) == yajl_gen_status_ok)
-    out = strndup ((const char *) buf, len);
-  yajl_gen_free (g);
+  json_gen_open_object (&g);
+  json_gen_key (&g, "cpu");
+  json_gen_open_object (&g);
+  json_gen_key (&g, "usage");
+  json_gen_open_object (&g);
+  json_gen_kv_uint (&g, "total", st->cpu_total_ns);
+  json_gen_kv_uint (&g, "user", st->cpu_user_ns);
+  json_gen_kv_uint (&g, "kernel", st->cpu_kernel_ns);
+  json_gen_close_object (&g);
+  json_gen_close_object (&g);
+  json_gen_key (&g, "memory");
+  json_gen_open_object (&g);
+  json_gen_key (&g, "usage");
+  json_gen_open_object (&g);
+  json_gen_kv_uint (&g, "usage", st->memory_usage);
+  json_gen_kv_uint (&g, "limit", st->memory_limit);
+  json_gen_close_object (&g);
+  json_gen_close_object (&g);
+  json_gen_key (&g, "pids");
+  json_gen_open_object (&g);
+  json_gen_kv_uint (&g, "current", st->pids_current);
+  json_gen_close_object (&g);
+  json_gen_close_object (&g);
+  if (json_gen_finish (&g, &out, NULL, &err) < 0)
+    return NULL;
   return out;
 }
 

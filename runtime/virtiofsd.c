@@ -3,11 +3,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -179,7 +181,7 @@ build_argv (struct argv_buf *a, const struct virtiofsd_config *cfg,
   r |= argv_add (a, "sandbox=%s", cfg->sandbox ? cfg->sandbox : "chroot");
   r |= argv_add (a, "-o");
   r |= argv_add (a, "%s", cfg->xattr ? "xattr" : "no_xattr");
-  if (cfg->announce_submounts)
+  if (!cfg->no_submounts)
     {
       r |= argv_add (a, "-o");
       r |= argv_add (a, "announce_submounts");
@@ -205,9 +207,38 @@ open_log (const struct virtiofsd_config *cfg, hull_error_t *err)
   return fd;
 }
 
+static void
+child_say (const char *msg)
+{
+  if (write (2, msg, strlen (msg)) < 0)
+    {
+      /* nowhere else to report */
+    }
+}
+
+/* A private mount namespace in which src and everything mounted below it
+ * is read-only, so no guest request can write through this virtiofsd. */
+static int
+child_make_readonly (const char *src)
+{
+  struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+
+  if (unshare (CLONE_NEWNS) < 0
+      || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0
+      || mount (src, src, NULL, MS_BIND | MS_REC, NULL) < 0)
+    return -1;
+  if (mount_setattr (AT_FDCWD, src, AT_RECURSIVE, &attr, sizeof attr) == 0)
+    return 0;
+  if (errno != ENOSYS)
+    return -1;
+  /* Kernels before 5.12: the top mount only. */
+  return mount (NULL, src, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
+}
+
 /* In the child, between fork and exec: async-signal-safe calls only. */
 static void __attribute__ ((noreturn))
-child_exec (char **argv, int log_fd, int null_fd, pid_t parent)
+child_exec (char **argv, int log_fd, int null_fd, pid_t parent,
+            const char *ro_source)
 {
   sigset_t none;
   static const char msg[] = "hull: exec virtiofsd failed\n";
@@ -227,6 +258,13 @@ child_exec (char **argv, int log_fd, int null_fd, pid_t parent)
   sigprocmask (SIG_SETMASK, &none, NULL);
   if (dup2 (null_fd, 0) < 0 || dup2 (log_fd, 1) < 0 || dup2 (log_fd, 2) < 0)
     _exit (127);
+  if (ro_source != NULL && child_make_readonly (ro_source) < 0)
+    {
+      child_say ("hull: cannot make the virtiofsd source read-only: ");
+      child_say (strerrordesc_np (errno) ? strerrordesc_np (errno) : "error");
+      child_say ("\n");
+      _exit (126);
+    }
   /* Nothing of the supervisor (VM fds, container sockets) leaks in. */
   syscall (SYS_close_range, 3, ~0u, 0);
   execv (argv[0], argv);
@@ -319,7 +357,8 @@ wait_socket (struct virtiofsd *d, const struct virtiofsd_config *cfg,
 }
 
 static int
-spawn (struct virtiofsd *d, struct argv_buf *a, hull_error_t *err)
+spawn (struct virtiofsd *d, struct argv_buf *a, const char *ro_source,
+       hull_error_t *err)
 {
   cleanup_close int null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
   pid_t parent = getpid (), pid;
@@ -330,7 +369,7 @@ spawn (struct virtiofsd *d, struct argv_buf *a, hull_error_t *err)
   if (pid < 0)
     return hull_error (err, errno, "fork virtiofsd");
   if (pid == 0)
-    child_exec (a->argv, d->log_fd, null_fd, parent);
+    child_exec (a->argv, d->log_fd, null_fd, parent, ro_source);
   d->pid = pid;
   return 0;
 }
@@ -362,7 +401,7 @@ virtiofsd_start (struct virtiofsd *d, const struct virtiofsd_config *cfg,
       virtiofsd_stop (d);
       return -1;
     }
-  r = spawn (d, &a, err);
+  r = spawn (d, &a, cfg->readonly ? cfg->source : NULL, err);
   argv_free (&a);
   if (r == 0)
     r = wait_socket (d, cfg, err);

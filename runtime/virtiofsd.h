@@ -23,7 +23,13 @@ struct virtiofsd_config
   const char *cache;       /* auto | always | none; NULL: auto */
   const char *sandbox;     /* chroot | namespace; NULL: chroot */
   bool xattr;              /* default off (no_xattr) */
-  bool announce_submounts; /* distinct st_dev per host mount in the guest */
+  bool no_submounts;       /* do not pass announce_submounts (which gives
+                              each host mount below source its own st_dev
+                              and mount in the guest; on by default) */
+  bool readonly;           /* enforced on the host: virtiofsd runs in its own
+                              mount namespace where source (and every mount
+                              below it) is a read-only bind mount; this
+                              virtiofsd has no read-only option itself */
   const char *log_path;    /* its stderr (appended); NULL: kept in memory,
                               only used to explain a failure */
   int timeout_ms;          /* wait for the socket; 0: default */

@@ -170,6 +170,9 @@ Test (acpi, tables_and_checksums)
   cr_assert_not_null (fadt);
   cr_expect_eq (r32 (fadt + 4), 276, "FADT revision 6 length");
   cr_expect (r32 (fadt + 112) & (1u << 20), "hardware-reduced");
+  cr_expect_eq (fadt[244], 1, "sleep control register in I/O space");
+  cr_expect_eq (r32 (fadt + 248), LAYOUT_ACPI_SLEEP_CONTROL);
+  cr_expect_eq (r32 (fadt + 260), LAYOUT_ACPI_SLEEP_STATUS);
   {
     uint64_t dsdt;
     const uint8_t *d;
@@ -180,6 +183,7 @@ Test (acpi, tables_and_checksums)
     cr_expect_eq (sum (d, r32 (d + 4)), 0, "DSDT checksum");
     cr_expect_not_null (memmem (d, r32 (d + 4), "PCI0", 4));
     cr_expect_not_null (memmem (d, r32 (d + 4), "COM1", 4));
+    cr_expect_not_null (memmem (d, r32 (d + 4), "_S5_", 4));
   }
   for (const uint8_t *e = madt + 44; e < madt + r32 (madt + 4); e += e[1])
     {

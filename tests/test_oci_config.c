@@ -326,3 +326,43 @@ Test (oci_config, seccomp_name_lists)
   cr_expect_str_eq (oci_seccomp_flag_names ()[3],
                     "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
 }
+
+/* Captured from `docker update` (dockerd 20.10 via containerd's runc shim):
+ * Docker sends 0 for the knobs it leaves alone, so presence and value must
+ * both reach `hull update`. */
+Test (oci_config, docker_update_zeros_are_present)
+{
+  cleanup_error hull_error_t err = NULL;
+  struct oci_linux_resources *r = NULL;
+
+  cr_assert_eq (oci_resources_parse_file (
+                    CORPUS "/resources-valid/docker-update-captured.json", &r,
+                    &err),
+                0, "%s", hull_error_msg (&err));
+  cr_expect_eq (r->memory->limit, 314572800);
+  cr_expect (r->memory->has_reservation);
+  cr_expect_eq (r->memory->reservation, 0);
+  cr_expect (r->cpu->has_shares);
+  cr_expect_eq (r->cpu->shares, 0);
+  cr_expect_eq (r->cpu->quota, 50000);
+  cr_expect (r->block_io->has_weight);
+  cr_expect_eq (r->block_io->weight, 0);
+  cr_expect_eq (r->pids->limit, 50);
+  oci_resources_free (r);
+}
+
+Test (oci_config, dockerd_captured_exec_process)
+{
+  cleanup_error hull_error_t err = NULL;
+  struct oci_process *p = NULL;
+
+  cr_assert_eq (oci_process_parse_file (
+                    CORPUS "/process-valid/dockerd-exec-captured.json", &p,
+                    &err),
+                0, "%s", hull_error_msg (&err));
+  cr_expect_eq (p->user.uid, 1000);
+  cr_expect_str_eq (p->cwd, "/bin");
+  cr_expect_str_eq (p->args.v[0], "busybox");
+  cr_expect_str_eq (p->env.v[p->env.n - 1], "X=1");
+  oci_process_free (p);
+}

@@ -119,7 +119,7 @@ run_dir (const char *dir, parse_fn parse, bool valid)
 /* Minimum counts keep the tests from passing on an empty directory. */
 Test (oci_corpus, configs_valid)
 {
-  cr_expect_geq (run_dir (CORPUS "/valid", parse_config, true), 11);
+  cr_expect_geq (run_dir (CORPUS "/valid", parse_config, true), 15);
 }
 
 Test (oci_corpus, configs_invalid)
@@ -129,7 +129,7 @@ Test (oci_corpus, configs_invalid)
 
 Test (oci_corpus, process_valid)
 {
-  cr_expect_geq (run_dir (CORPUS "/process-valid", parse_process, true), 3);
+  cr_expect_geq (run_dir (CORPUS "/process-valid", parse_process, true), 5);
 }
 
 Test (oci_corpus, process_invalid)
@@ -141,7 +141,7 @@ Test (oci_corpus, process_invalid)
 Test (oci_corpus, resources_valid)
 {
   cr_expect_geq (run_dir (CORPUS "/resources-valid", parse_resources, true),
-                 4);
+                 5);
 }
 
 Test (oci_corpus, resources_invalid)

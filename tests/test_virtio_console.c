@@ -420,3 +420,65 @@ Test (virtio_console, add_port_validation)
   close (sv[0]);
   close (sv[1]);
 }
+
+Test (virtio_console, port_added_after_boot_is_announced)
+{
+  struct ctrl m;
+  hull_error_t err = NULL;
+  char name[80];
+  int sv[2];
+
+  start (true);
+  for (int i = 0; i < 8; i++)
+    td_post (&t, CRX, 128, true, NULL);
+  td_kick (&t, CRX);
+  send_ctrl (0, VIRTIO_CONSOLE_DEVICE_READY, 1);
+  expect_ctrl (0, VIRTIO_CONSOLE_DEVICE_ADD, 0);
+  cr_assert_eq (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  cr_assert_eq (virtio_console_add_port (con, "late", sv[0], &err), 1);
+  expect_ctrl (1, VIRTIO_CONSOLE_DEVICE_ADD, 0);
+  send_ctrl (1, VIRTIO_CONSOLE_PORT_READY, 1);
+  cr_assert (recv_ctrl (&m, name, sizeof name));
+  cr_assert_eq (m.event, VIRTIO_CONSOLE_PORT_NAME);
+  cr_assert_str_eq (name, "late");
+  expect_ctrl (1, VIRTIO_CONSOLE_PORT_OPEN, 1);
+  close (sv[0]);
+  close (sv[1]);
+}
+
+Test (virtio_console, regular_file_input)
+{
+  struct virtio_console *c2;
+  struct virtq_used_elem e;
+  hull_error_t err = NULL;
+  char path[] = "/tmp/hull-console-XXXXXX";
+  int fd = mkstemp (path);
+  uint64_t a;
+
+  cr_assert_geq (fd, 0);
+  unlink (path);
+  cr_assert_eq (write (fd, "from a file", 11), 11);
+  lseek (fd, 0, SEEK_SET);
+  /* A second console on the same fake RAM, reading a regular file (which
+   * epoll cannot watch: it is always ready). */
+  virtio_console_destroy (con);
+  cr_assert_eq (virtio_console_new (&t.mem, &t.host, fd, -1, &c2, &err), 0);
+  con = c2;
+  t.vp = virtio_console_transport (con);
+  start (false);
+  a = td_post (&t, RXQ0, 4, true, NULL);
+  td_post (&t, RXQ0, 64, true, NULL);
+  td_post (&t, RXQ0, 64, true, NULL);
+  td_kick (&t, RXQ0);
+  cr_assert (td_used_next (&t, RXQ0, &e));
+  cr_assert_eq (e.len, 4);
+  cr_assert_eq (memcmp (t.ram + a, "from", 4), 0);
+  cr_assert (td_used_next (&t, RXQ0, &e));
+  cr_assert_eq (e.len, 7);
+  cr_assert (!td_used_next (&t, RXQ0, &e), "EOF: the last buffer stays posted");
+  /* Output to nowhere (-1) is consumed and dropped. */
+  td_post (&t, TXQ0, 5, false, "bye\n\n");
+  td_kick (&t, TXQ0);
+  cr_assert (td_used_next (&t, TXQ0, &e));
+  close (fd);
+}

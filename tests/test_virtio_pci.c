@@ -468,6 +468,17 @@ Test (virtio_pci, notify_via_mmio_reaches_device)
   cr_assert_eq (iothread_run_once (&fd_->vp.io, 0), 0);
 }
 
+Test (virtio_pci, status_bits_cannot_be_cleared_to_reactivate)
+{
+  td_negotiate (&t, 1ULL << VIRTIO_F_VERSION_1);
+  td_driver_ok (&t);
+  cr_assert_eq (fd_->activations, 1);
+  td_write (&t, VIRTIO_PCI_STATUS, VIRTIO_STATUS_ACKNOWLEDGE, 1);
+  cr_assert (td_status (&t) & VIRTIO_STATUS_DRIVER_OK);
+  td_driver_ok (&t);
+  cr_assert_eq (fd_->activations, 1, "activation runs once per reset");
+}
+
 Test (virtio_pci, activate_failure_needs_reset)
 {
   fd_->fail_activate = true;

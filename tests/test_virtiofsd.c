@@ -37,6 +37,83 @@ fuse_init_roundtrip (struct ring *r, int kick, int call)
   fuse_init_check (r, 1);
 }
 
+/* One more request after FUSE_INIT; returns the answer's error. */
+static int32_t
+fuse_op (struct ring *r, int kick, int call, uint32_t opcode, uint64_t nodeid,
+         const void *arg, uint32_t arglen)
+{
+  struct pollfd p = { .fd = call, .events = POLLIN };
+  uint16_t want = ring_used_idx (r) + 1;
+  uint64_t one = 1, cnt;
+
+  fuse_post (r, opcode, nodeid, 77, arg, arglen);
+  cr_assert_eq (write (kick, &one, 8), 8);
+  for (int i = 0; i < 50 && ring_used_idx (r) != want; i++)
+    if (poll (&p, 1, 100) == 1)
+      cr_assert_eq (read (call, &cnt, 8), 8);
+  cr_assert_eq (ring_used_idx (r), want, "no answer to opcode %u", opcode);
+  return fuse_out_error (r);
+}
+
+/* FUSE_MKDIR "made-by-guest" in the share's root through a fresh session;
+ * returns virtiofsd's answer. */
+static int32_t
+mkdir_through_virtiofsd (struct env *e, bool readonly, const char *sandbox)
+{
+  struct virtiofsd d;
+  struct vhost_user vu;
+  struct guest_mem m;
+  hull_error_t err = NULL;
+  struct ring r;
+  struct
+  {
+    struct fuse_mkdir_in in;
+    char name[16];
+  } __attribute__ ((packed)) arg = { { .mode = 0755 }, "made-by-guest" };
+  int kick = eventfd (0, EFD_CLOEXEC), call = eventfd (0, EFD_CLOEXEC);
+  int32_t res;
+
+  struct virtiofsd_config cfg = { .source = e->src, .socket_path = e->sock,
+                                  .readonly = readonly, .sandbox = sandbox };
+  cr_assert_eq (virtiofsd_start (&d, &cfg, &err), 0, "%s",
+                hull_error_msg (&err));
+  cr_assert_eq (guest_mem_create (&m, 2 << 20, &err), 0);
+  cr_assert_eq (vhost_user_connect (&vu, e->sock, 2000, &err), 0);
+  cr_assert_eq (vhost_user_handshake (&vu, 0, &err), 0);
+  cr_assert_eq (vhost_user_set_features (&vu, F_VERSION_1, &err), 0);
+  cr_assert_eq (vhost_user_set_mem_table (&vu, &m, &err), 0);
+  r = (struct ring){ .m = &m, .desc = 0x1000, .avail = 0x2000,
+                     .used = 0x3000, .buf = 0x10000, .num = 8 };
+  cr_assert_eq (setup_queue (&vu, &r, 1, kick, call, &err), 0, "%s",
+                hull_error_msg (&err));
+  fuse_init_roundtrip (&r, kick, call);
+  res = fuse_op (&r, kick, call, FUSE_MKDIR, FUSE_ROOT_ID, &arg,
+                 sizeof (arg.in) + strlen (arg.name) + 1);
+  vhost_user_close (&vu);
+  virtiofsd_stop (&d);
+  guest_mem_destroy (&m);
+  close (kick);
+  close (call);
+  return res;
+}
+
+Test (virtiofsd, readonly_enforced_on_the_host, .timeout = 30)
+{
+  struct env e;
+  char made[160];
+
+  env_init (&e);
+  snprintf (made, sizeof (made), "%s/made-by-guest", e.src);
+  cr_assert_eq (mkdir_through_virtiofsd (&e, true, "chroot"), -EROFS);
+  cr_assert_eq (mkdir_through_virtiofsd (&e, true, "namespace"), -EROFS);
+  cr_assert_not (path_exists (made));
+  /* The same request on a writable share succeeds: the test can fail. */
+  cr_assert_eq (mkdir_through_virtiofsd (&e, false, NULL), 0);
+  cr_assert (path_exists (made));
+  cr_assert_not (path_exists (e.sock));
+  env_fini (&e);
+}
+
 Test (virtiofsd, full_session_then_nothing_left, .timeout = 30)
 {
   struct env e;
@@ -53,6 +130,21 @@ Test (virtiofsd, full_session_then_nothing_left, .timeout = 30)
   env_init (&e);
   start_ok (&d, &e);
   pid = d.pid;
+  {
+    /* The defaults hull asks for. */
+    char path[64], cmd[1024] = "";
+    snprintf (path, sizeof (path), "/proc/%d/cmdline", pid);
+    FILE *f = fopen (path, "r");
+    cr_assert_not_null (f);
+    size_t n = fread (cmd, 1, sizeof (cmd) - 1, f);
+    fclose (f);
+    for (size_t i = 0; i < n; i++)
+      cmd[i] = cmd[i] ? cmd[i] : ' ';
+    cr_assert (strstr (cmd, " cache=auto ") && strstr (cmd, " sandbox=chroot ")
+                   && strstr (cmd, " no_xattr ")
+                   && strstr (cmd, " announce_submounts"),
+               "virtiofsd %s", cmd);
+  }
   cr_assert_eq (guest_mem_create (&m, 2 << 20, &err), 0);
   cr_assert_eq (vhost_user_connect (&vu, e.sock, 2000, &err), 0, "%s",
                 hull_error_msg (&err));

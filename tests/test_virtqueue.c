@@ -521,3 +521,77 @@ Test (virtqueue, idle_pop_publishes_avail_event)
   cr_assert_eq (avail_event, 5, "the driver must kick for buffer 5");
   fx_free (f);
 }
+
+/* Deterministic pseudo-random rings: whatever the guest writes, a pop
+ * either fails cleanly or returns segments that lie inside guest RAM. */
+static uint64_t
+xorshift (uint64_t *s)
+{
+  *s ^= *s << 13;
+  *s ^= *s >> 7;
+  *s ^= *s << 17;
+  return *s;
+}
+
+static uint64_t
+random_addr (uint64_t *s)
+{
+  switch (xorshift (s) % 5)
+    {
+    case 0: return DATA_GPA + xorshift (s) % 0x1000;
+    case 1: return MEM_SIZE - xorshift (s) % 64;
+    case 2: return UINT64_MAX - xorshift (s) % 64;
+    case 3: return 0x8000 + 16 * (xorshift (s) % 8); /* maybe an indirect table */
+    default: return xorshift (s);
+    }
+}
+
+Test (virtqueue, random_rings_never_escape_ram)
+{
+  uint64_t seed = 0x9e3779b97f4a7c15ULL;
+  struct fx *f = fx_new (false, false);
+  unsigned popped = 0, broken = 0;
+
+  for (int round = 0; round < 3000; round++)
+    {
+      struct virtq_elem elem;
+      hull_error_t err = NULL;
+
+      cr_assert_eq (virtq_setup (&f->vq, &f->mem, QSIZE, DESC_GPA, AVAIL_GPA, USED_GPA,
+                                 round % 2, round % 3 != 0, &err), 0);
+
+      for (unsigned i = 0; i < QSIZE + 64; i++)
+        {
+          uint64_t table = i < QSIZE ? DESC_GPA : 0x8000;
+          unsigned idx = i < QSIZE ? i : i - QSIZE;
+          uint32_t len = xorshift (&seed) % 4 == 0 ? (uint32_t) xorshift (&seed)
+                                                   : (uint32_t) (xorshift (&seed) % 300);
+          desc_at (f, table, idx, random_addr (&seed), len, xorshift (&seed) % 8,
+                   xorshift (&seed) % (QSIZE + 4));
+        }
+      for (unsigned i = 0; i < QSIZE; i++)
+        *avail_u16 (f, 2 + i) = xorshift (&seed) % (QSIZE + 2);
+      *avail_u16 (f, 1) = xorshift (&seed) % (2 * QSIZE);
+
+      for (int n = 0; n < 2 * QSIZE; n++)
+        {
+          int r = virtq_pop (&f->vq, &elem);
+          broken += r < 0;
+          if (r <= 0)
+            break;
+          popped++;
+          cr_assert_leq (elem.out_num + elem.in_num, QSIZE);
+          for (unsigned k = 0; k < elem.out_num + elem.in_num; k++)
+            {
+              uint8_t *b = elem.iov[k].iov_base;
+              cr_assert (b >= f->ram && b + elem.iov[k].iov_len <= f->ram + MEM_SIZE,
+                         "round %d: segment outside RAM", round);
+            }
+          virtq_push (&f->vq, &elem, (uint32_t) xorshift (&seed));
+        }
+    }
+  /* Both outcomes must actually occur for this test to mean anything. */
+  cr_assert_gt (popped, 100, "only %u chains were accepted", popped);
+  cr_assert_gt (broken, 100, "only %u rings were rejected", broken);
+  fx_free (f);
+}

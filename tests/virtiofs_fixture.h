@@ -115,8 +115,7 @@ procs_with (const char *needle)
 static inline void
 start_ok (struct virtiofsd *d, struct env *e)
 {
-  struct virtiofsd_config cfg = { .source = e->src, .socket_path = e->sock,
-                                  .announce_submounts = true };
+  struct virtiofsd_config cfg = { .source = e->src, .socket_path = e->sock };
   hull_error_t err = NULL;
 
   cr_assert_eq (virtiofsd_start (d, &cfg, &err), 0, "%s",
@@ -148,27 +147,45 @@ ring_desc (struct ring *r, uint16_t i, uint64_t gpa, uint32_t len,
   memcpy (d + 14, &next, 2);
 }
 
-/* Puts a FUSE_INIT request on the ring (descriptors 0 and 1) and makes it
- * available; the caller kicks. */
+/* Puts one FUSE request (header + arg) on the ring, descriptors 0 and 1
+ * (one request in flight at a time), and makes it available; the caller
+ * kicks. */
 static inline void
-fuse_init_post (struct ring *r)
+fuse_post (struct ring *r, uint32_t opcode, uint64_t nodeid, uint64_t unique,
+           const void *arg, uint32_t arglen)
 {
-  struct fuse_in_header ih = { .len = sizeof (ih) + sizeof (struct fuse_init_in),
-                               .opcode = FUSE_INIT, .unique = 42 };
-  struct fuse_init_in ii = { .major = FUSE_KERNEL_VERSION,
-                             .minor = FUSE_KERNEL_MINOR_VERSION,
-                             .max_readahead = 65536 };
+  struct fuse_in_header ih = { .len = sizeof (ih) + arglen, .opcode = opcode,
+                               .unique = unique, .nodeid = nodeid };
   uint8_t *in = guest_mem_ptr (r->m, r->buf, 4096);
   uint16_t *avail = guest_mem_ptr (r->m, r->avail, 6 + 2ull * r->num);
   uint16_t idx = avail[1];
 
+  cr_assert_leq (ih.len, 4096);
   memset (guest_mem_ptr (r->m, r->buf + 4096, 4096), 0, 4096);
   memcpy (in, &ih, sizeof (ih));
-  memcpy (in + sizeof (ih), &ii, sizeof (ii));
+  memcpy (in + sizeof (ih), arg, arglen);
   ring_desc (r, 0, r->buf, ih.len, RING_DESC_F_NEXT, 1);
   ring_desc (r, 1, r->buf + 4096, 4096, RING_DESC_F_WRITE, 0);
   avail[2 + idx % r->num] = 0; /* head 0 */
   __atomic_store_n (&avail[1], (uint16_t) (idx + 1), __ATOMIC_RELEASE);
+}
+
+static inline void
+fuse_init_post (struct ring *r)
+{
+  struct fuse_init_in ii = { .major = FUSE_KERNEL_VERSION,
+                             .minor = FUSE_KERNEL_MINOR_VERSION,
+                             .max_readahead = 65536 };
+  fuse_post (r, FUSE_INIT, 0, 42, &ii, sizeof (ii));
+}
+
+/* The error field of the last answer (0 or -errno). */
+static inline int32_t
+fuse_out_error (struct ring *r)
+{
+  struct fuse_out_header oh;
+  memcpy (&oh, guest_mem_ptr (r->m, r->buf + 4096, sizeof (oh)), sizeof (oh));
+  return oh.error;
 }
 
 static inline uint16_t

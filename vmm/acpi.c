@@ -5,13 +5,15 @@
  * PM1 blocks or PM timer, no GPEs -- nothing the VMM would have to
  * emulate.  The DSDT carries just what Linux needs to enumerate PCI: one
  * PNP0A03 root bridge with its resource windows (_CRS) and INTx routing
- * (_PRT).  Power-off without _S5 becomes a halt, which the VMM detects;
- * reboot stays on the i8042 (reboot=k). */
+ * (_PRT), the ISA devices whose IRQs it must know (COM1, RTC, i8042),
+ * and \_S5 so that poweroff goes through the FADT sleep control register
+ * (acpi_pm.c).  Reboot stays on the i8042 (reboot=k). */
 #include "vmm/acpi.h"
 
 #include <errno.h>
 #include <string.h>
 
+#include "vmm/acpi_pm.h"
 #include "vmm/layout.h"
 #include "vmm/pci.h"
 
@@ -346,7 +348,28 @@ put_dsdt (struct abuf *b, const struct acpi_args *a)
   aml_close (b, dev);
   aml_isa_devices (b);
   aml_close (b, scope);
+  /* Name (\_S5, Package () { SLP_TYPa, SLP_TYPb, 0, 0 }) */
+  aml_name (b, "_S5_");
+  put8 (b, AML_PACKAGE);
+  put8 (b, 7); /* one-byte PkgLength: itself, count, 5 bytes of elements */
+  put8 (b, 4);
+  put8 (b, AML_BYTE);
+  put8 (b, ACPI_PM_S5_TYPE);
+  put8 (b, AML_ZERO);
+  put8 (b, AML_ZERO);
+  put8 (b, AML_ZERO);
   finish_table (b, start);
+}
+
+/* Generic Address Structure for one byte-wide I/O port. */
+static void
+put_gas_io (uint8_t *p, uint64_t port)
+{
+  p[0] = 1; /* system I/O space */
+  p[1] = 8; /* register bit width */
+  p[2] = 0; /* bit offset */
+  p[3] = 1; /* byte access */
+  memcpy (p + 4, &port, 8);
 }
 
 static void
@@ -364,6 +387,8 @@ put_fadt (struct abuf *b, uint64_t dsdt)
   memcpy (body + 112 - ACPI_HDR_LEN, &flags, 4);                          /* Flags */
   body[131 - ACPI_HDR_LEN] = 5;                                          /* minor version */
   memcpy (body + 140 - ACPI_HDR_LEN, &dsdt, 8);                           /* X_DSDT */
+  put_gas_io (body + 244 - ACPI_HDR_LEN, LAYOUT_ACPI_SLEEP_CONTROL);      /* SLEEP_CONTROL_REG */
+  put_gas_io (body + 256 - ACPI_HDR_LEN, LAYOUT_ACPI_SLEEP_STATUS);       /* SLEEP_STATUS_REG */
   memcpy (body + 268 - ACPI_HDR_LEN, "HULLVMM\0", 8);                     /* hypervisor id */
   put_header (b, "FACP", 6);
   put (b, body, sizeof (body));

@@ -46,6 +46,10 @@
 #define LAYOUT_ACPI_START 0xE0000ULL    /* RSDP, then the other tables */
 #define LAYOUT_ACPI_END 0xF0000ULL
 #define LAYOUT_MPTABLE 0xF0000ULL
+/* ACPI hardware-reduced sleep registers (FADT SLEEP_CONTROL/STATUS_REG):
+ * the guest's S5 (poweroff) request arrives here. */
+#define LAYOUT_ACPI_SLEEP_CONTROL 0x600
+#define LAYOUT_ACPI_SLEEP_STATUS 0x601
 /* Where a relocatable bzImage goes when its pref_address is unusable. */
 #define LAYOUT_KERNEL_DEFAULT 0x1000000ULL /* 16 MiB */
 

@@ -16,6 +16,7 @@
 
 #include "runtime/cleanup.h"
 #include "vmm/acpi.h"
+#include "vmm/acpi_pm.h"
 #include "vmm/i8042.h"
 #include "vmm/kernel_load.h"
 #include "vmm/layout.h"
@@ -42,6 +43,7 @@ struct machine
   struct serial *serial;
   struct i8042 *i8042;
   struct legacy_ports *legacy;
+  struct acpi_pm *acpi_pm;
   struct virtio_console *vcon;
   struct virtio_rng *vrng;
 };
@@ -123,7 +125,8 @@ machine_add_devices (struct machine *m, const struct machine_config *cfg, hull_e
   struct vm *vm = &m->vm;
 
   if (serial_create (vm, SERIAL_COM1_PORT, SERIAL_COM1_IRQ, cfg->console_out_fd, &m->serial, err) < 0
-      || i8042_create (vm, &m->i8042, err) < 0 || legacy_ports_create (vm, &m->legacy, err) < 0)
+      || i8042_create (vm, &m->i8042, err) < 0 || legacy_ports_create (vm, &m->legacy, err) < 0
+      || acpi_pm_create (vm, &m->acpi_pm, err) < 0)
     return -1;
   if (cfg->no_virtio)
     return 0;
@@ -212,6 +215,18 @@ machine_vm (struct machine *m)
   return &m->vm;
 }
 
+struct virtio_console *
+machine_console (struct machine *m)
+{
+  return m->vcon;
+}
+
+void
+machine_stop (struct machine *m, enum vm_exit_reason reason, const char *why)
+{
+  vm_request_exit (&m->vm, reason, "%s", why);
+}
+
 /* Move console input into the UART as far as its FIFO allows. */
 static void
 machine_console_input (struct machine *m)
@@ -293,6 +308,7 @@ machine_destroy (struct machine *m)
   serial_destroy (m->serial);
   i8042_destroy (m->i8042);
   legacy_ports_destroy (m->legacy);
+  acpi_pm_destroy (m->acpi_pm);
   if (m->vm_created)
     {
       vcpus_destroy (&m->vm);

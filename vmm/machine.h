@@ -43,6 +43,7 @@ struct machine_config
 };
 
 struct machine;
+struct virtio_console;
 
 /* Validate the config and the kernel, create the VM and load everything;
  * nothing runs yet.  On failure nothing is left behind. */
@@ -54,6 +55,11 @@ void machine_destroy (struct machine *m);
 
 /* The VM for attaching extra devices between create and run. */
 struct vm *machine_vm (struct machine *m);
+/* The virtio-console, for named ports (NULL with no_virtio). */
+struct virtio_console *machine_console (struct machine *m);
+/* Ask a running machine_run (in another thread) to return: any thread,
+ * idempotent, the first reason wins. */
+void machine_stop (struct machine *m, enum vm_exit_reason reason, const char *why);
 
 const char *vm_exit_reason_name (enum vm_exit_reason r);
 

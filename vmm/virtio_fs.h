@@ -2,7 +2,16 @@
  * presents the PCI function and config space {tag, num_request_queues};
  * the FUSE requests on the queues are served by virtiofsd, which reads the
  * rings in the shared RAM memfd, is kicked through the queues' ioeventfds
- * and interrupts the guest through their irqfds. */
+ * and interrupts the guest through their irqfds.
+ *
+ * Lifecycle with runtime/virtiofsd.h and vmm/machine.h:
+ *   virtiofsd_start -> machine_create -> virtio_fs_create(machine_vm(m))
+ *   -> machine_run -> vcpus_stop(machine_vm(m)) -> virtio_fs_destroy
+ *   -> machine_destroy -> virtiofsd_stop
+ * (no vCPU may reach the freed BAR; the device goes before the VM it uses,
+ * and before virtiofsd so that a normal stop is not reported as a lost
+ * back-end).  In the guest: modules virtio_pci, fuse, virtiofs, then
+ * `mount -t virtiofs TAG DIR`. */
 #ifndef HULL_VMM_VIRTIO_FS_H
 #define HULL_VMM_VIRTIO_FS_H
 

@@ -219,8 +219,10 @@ status_write (struct virtio_pci *vp, uint8_t val)
       device_reset (vp);
       return;
     }
-  /* NEEDS_RESET is the device's bit; the driver cannot clear or set it. */
-  val = (val & ~VIRTIO_STATUS_NEEDS_RESET) | (vp->status & VIRTIO_STATUS_NEEDS_RESET);
+  /* Bits only accumulate until a reset (the driver may not clear them;
+   * letting it would re-run activation), and NEEDS_RESET is the device's
+   * bit alone. */
+  val = (val & ~VIRTIO_STATUS_NEEDS_RESET) | vp->status;
   added = val & ~vp->status;
   if ((added & VIRTIO_STATUS_FEATURES_OK)
       && (!(vp->driver_features & (1ULL << VIRTIO_F_VERSION_1))

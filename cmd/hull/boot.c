@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,9 @@ hull_cmd_boot (struct hull_globals *g, int argc, char **argv)
   char msg[256];
 
   (void) g;
+  /* A console reader that goes away (hull boot | head) must not kill the
+   * VMM with SIGPIPE; the serial port just drops output then. */
+  signal (SIGPIPE, SIG_IGN);
   if (boot_parse (argc, argv, &cfg, &allow_emulated) < 0)
     return 2;
   if (boot_check_host (cfg.kernel_path, allow_emulated) < 0)

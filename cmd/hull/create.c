@@ -21,6 +21,9 @@ hull_cmd_create (struct hull_globals *g, int argc, char **argv)
   o.id = argv[n];
   cmd_context (g, &ctx);
   if (container_create (&ctx, &o, &err) < 0)
-    return cmd_fail (g, &err, 1);
+    {
+      hull_error_prefix (&err, "create");
+      return cmd_fail (g, &err, 1);
+    }
   return 0;
 }

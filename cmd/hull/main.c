@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/hull/commands.h"
 #include "runtime/log.h"
@@ -113,6 +114,7 @@ main (int argc, char **argv)
   struct hull_globals g = { .root = "/run/hull", .argv0 = argv[0] };
   struct hull_log log = { .fd = -1, .to_stderr = true };
   hull_error_t err = NULL;
+  char cwd[4096], *abs_root = NULL;
   int i, r;
 
   /* A reader that goes away (a closed pipe) is an error we report, not a
@@ -136,6 +138,10 @@ main (int argc, char **argv)
       usage (stderr);
       return 2;
     }
+  /* The supervisor and its socket outlive this process's cwd. */
+  if (g.root[0] != '/' && asprintf (&abs_root, "%s/%s", getcwd (cwd, sizeof (cwd)) ? cwd : ".",
+                                    g.root) >= 0)
+    g.root = abs_root;
   if (log_open (&log, g.log_path, g.log_json, g.debug, &err) < 0)
     {
       log_report_error (&log, &err);
@@ -144,5 +150,6 @@ main (int argc, char **argv)
     }
   r = dispatch (&g, argc - i, argv + i);
   log_close (&log);
+  free (abs_root);
   return r;
 }

@@ -61,7 +61,7 @@ ps_spawn (char **ps_args, pid_t *child)
   size_t n = 0;
   char **argv;
 
-  while (ps_args[n] != NULL)
+  for (size_t i = 0; ps_args[i] != NULL; i++)
     n++;
   argv = calloc (n + 2, sizeof (char *));
   if (argv == NULL || pipe (fds) < 0)
@@ -70,7 +70,11 @@ ps_spawn (char **ps_args, pid_t *child)
       return NULL;
     }
   argv[0] = "ps";
-  memcpy (argv + 1, ps_args, n * sizeof (char *));
+  n = 0;
+  /* containerd's Top passes its options as one argument, maybe empty. */
+  for (size_t i = 0; ps_args[i] != NULL; i++)
+    if (ps_args[i][0] != '\0')
+      argv[1 + n++] = ps_args[i];
   *child = fork ();
   if (*child == 0)
     {

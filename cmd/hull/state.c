@@ -1,6 +1,7 @@
 /* hull state ID: the runtime-spec state of a container, as JSON. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cmd/hull/commands.h"
 #include "runtime/supervisor_client.h"
@@ -21,7 +22,7 @@ hull_cmd_state (struct hull_globals *g, int argc, char **argv)
   cmd_context (g, &ctx);
   if (container_state (&ctx, argv[n], &json, &err) < 0)
     return cmd_fail (g, &err, 1);
-  printf ("%s\n", json);
+  printf ("%s%s", json, json[0] && json[strlen (json) - 1] == '\n' ? "" : "\n");
   free (json);
   return 0;
 }

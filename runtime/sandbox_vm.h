@@ -1,0 +1,175 @@
+/* Internals of the microVM backend (runtime/sandbox.h's sandbox_vm_ops).
+ *
+ *   sandbox_vm.c       the ops table: create/start/exec/... as agent requests
+ *   sandbox_vm_boot.c  guest assets, virtiofsd, the machine and its thread
+ *   sandbox_vm_io.c    the I/O thread: protocol connection, stdio relays,
+ *                      exit events
+ *   sandbox_vm_call.c  requests from the supervisor thread to the I/O thread
+ *   sandbox_vm_json.c  an OCI process as JSON (for exec)
+ *
+ * Threads: the supervisor's thread calls the ops; the VM thread sits in
+ * machine_run; the I/O thread owns the protocol connection (struct
+ * hull_conn), the process table and every host stdio fd.  The supervisor
+ * thread hands requests to the I/O thread as struct vm_call under
+ * sb->lock and waits on sb->cond; exits come back the other way through
+ * sb->exits and the exit eventfd the supervisor polls.  Nothing here
+ * blocks the supervisor on a host reader or writer: output the host does
+ * not take stays in the guest (credit flow control, one window per
+ * stream). */
+#ifndef HULL_SANDBOX_VM_H
+#define HULL_SANDBOX_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runtime/protocol.h"
+#include "runtime/sandbox.h"
+#include "runtime/settings.h"
+#include "runtime/virtiofsd.h"
+#include "vmm/vm.h"
+
+#define VM_AGENT_PORT "hull.agent"
+/* The container rootfs travels as this virtio-fs tag; the kernel command
+ * line tells the agent (hull.rootfs=TAG) to mount it at VM_GUEST_ROOTFS. */
+#define VM_ROOTFS_TAG "hullroot"
+#define VM_GUEST_ROOTFS "/run/hull/rootfs"
+/* Receive window per stream: at most this much guest output waits in the
+ * supervisor for a slow host reader. */
+#define VM_STREAM_WINDOW (64u * 1024)
+/* How long a dead process's output may take to reach the host before its
+ * exit is reported anyway (a host reader that stopped reading). */
+#define VM_EXIT_DRAIN_MS 2000
+#define VM_WINSIZE_POLL_MS 200
+#define VM_SHUTDOWN_WAIT_MS 5000
+
+struct machine;
+struct virtio_fs;
+
+/* One direction of one process's stdio between a host fd and a stream. */
+struct vm_relay
+{
+  uint32_t stream; /* 0: not connected */
+  int fd;          /* host side, -1 once closed */
+  bool sock;       /* a socket: send/recv with MSG_DONTWAIT */
+  bool fin;        /* output: the guest sent FIN; input: we sent FIN */
+  /* Output only: guest bytes the host fd has not taken yet (never more
+   * than VM_STREAM_WINDOW: the agent cannot send more than our credit). */
+  uint8_t *buf;
+  size_t off, len;
+};
+
+struct vm_proc
+{
+  uint32_t proc; /* SANDBOX_INIT, or the container pid of an exec'd one */
+  bool is_init;
+  bool attached; /* the agent answered create/exec */
+  bool exited;
+  int status; /* shell style, once exited */
+  int64_t exit_at_ms;
+  struct vm_relay in, out, err;
+  int tty; /* host pty slave (terminal), -1: window size source */
+  unsigned short rows, cols; /* last size sent to the guest */
+  struct vm_proc *next;
+};
+
+enum vm_call_kind
+{
+  VM_CALL_REQUEST, /* send mb, wait for its RESPONSE */
+  VM_CALL_FIN,     /* close the stdin stream of fin_proc (no answer) */
+};
+
+struct vm_call
+{
+  enum vm_call_kind kind;
+  struct hull_msgbuf mb;
+  struct vm_proc *attach; /* create/exec: joins the process table, its
+                             streams opened, when the request is sent */
+  uint32_t fin_proc;
+  bool detached; /* the waiter gave up: the I/O thread frees it */
+  bool done;
+  int errnum; /* failure: errno and message */
+  char *errmsg;
+  uint8_t *payload; /* success: a copy of the response, resp points in */
+  struct hull_msg resp;
+  struct vm_call *next;
+};
+
+struct sandbox
+{
+  char *id;
+  char *state_dir;
+  char *rootfs;
+  const struct oci_config *config;
+  struct hull_log *log;
+  char *(*state_json) (void *ctx, enum container_status s);
+  void *ctx;
+  struct hull_settings settings;
+  bool settings_loaded;
+  int timeout_ms; /* boot and request timeout */
+
+  struct virtiofsd fsd;
+  struct machine *m;
+  struct virtio_fs *fs;
+  int chan_guest, chan_host; /* socketpair: the port's end, ours */
+  int console_fd;            /* guest console log in the state dir */
+
+  pthread_t vm_thread, io_thread;
+  bool vm_thread_started, io_thread_started;
+  int wake_fd; /* eventfd: new calls, VM gone, stop */
+  int exit_fd; /* eventfd: exits queued (the supervisor's event_fd) */
+
+  pthread_mutex_t lock;
+  pthread_cond_t cond; /* CLOCK_MONOTONIC */
+  /* Under lock. */
+  bool vm_done;
+  enum vm_exit_reason vm_reason;
+  char vm_msg[256];
+  bool io_stop;       /* destroy: the I/O thread must return */
+  bool io_dead;       /* the I/O thread has ended: calls fail at once */
+  char *io_error;     /* why it ended */
+  bool ready;         /* the agent's HELLO arrived */
+  bool shutting_down; /* the VM going away is expected */
+  struct vm_call *calls_new, *calls_sent;
+  struct sandbox_exit *exits;
+  size_t n_exits, cap_exits;
+  uint32_t next_id, next_stream;
+
+  /* I/O thread only (and destroy once it is joined). */
+  struct hull_conn conn;
+  bool conn_init;
+  struct vm_proc *procs;
+};
+
+/* sandbox_vm_boot.c */
+int vm_boot_prepare (struct sandbox *sb, const struct sandbox_create_args *a, hull_error_t *err);
+int vm_boot_start (struct sandbox *sb, hull_error_t *err);
+/* Ask the agent to power off, wait a little, then stop the VM for good
+ * and release the machine and virtiofsd. */
+void vm_boot_teardown (struct sandbox *sb);
+int64_t vm_now_ms (void);
+
+/* sandbox_vm_io.c */
+int vm_io_start (struct sandbox *sb, hull_error_t *err);
+void vm_io_stop (struct sandbox *sb);
+/* Free a process and its relays (fds, buffers). */
+void vm_proc_free (struct vm_proc *p);
+/* Host stdio: a private non-blocking handle on fd (see the file). */
+int vm_relay_open (struct vm_relay *r, int fd, bool input, hull_error_t *err);
+
+/* sandbox_vm_call.c */
+struct vm_call *vm_call_new (struct sandbox *sb, uint16_t op, bool with_container);
+void vm_call_free (struct vm_call *c);
+/* Queue c and wait up to timeout_ms.  On success c holds the response
+ * (the caller frees it); on failure c is consumed and err says why. */
+int vm_call_run (struct sandbox *sb, struct vm_call *c, int timeout_ms, hull_error_t *err);
+/* Under sb->lock (I/O thread): complete a call and wake its waiter. */
+void vm_call_complete_locked (struct sandbox *sb, struct vm_call *c);
+/* Wait until the agent's HELLO arrived (or the VM died). */
+int vm_wait_ready (struct sandbox *sb, int timeout_ms, hull_error_t *err);
+uint32_t vm_next_stream_locked (struct sandbox *sb);
+
+/* sandbox_vm_json.c */
+int vm_process_json (const struct oci_process *p, char **out, hull_error_t *err);
+
+#endif
