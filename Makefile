@@ -109,7 +109,8 @@ deps:
 	scripts/install-deps
 
 unit: $(BUILD)/tests/unit $(FUZZ_BINS)
-	$(BUILD)/tests/unit --jobs 2
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	  $(BUILD)/tests/unit --jobs 2
 	for f in $(FUZZ_BINS); do $$f tests/fuzz/corpus/$${f##*/fuzz_}/* || exit 1; done
 	tests/check-schema.sh
 

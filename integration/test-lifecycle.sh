@@ -222,6 +222,16 @@ HOOKS="{\"prestart\":[$(hk prestart)],\"createRuntime\":[$(hk createRuntime)],\"
 B=$(mkbundle hooks '["true"]' false "$HOOKS")
 hull run -b "$B" hooks; check "run with all hooks" [ $? = 0 ]
 check "hooks ran in order with the state on stdin" [ "$(tr '\n' ' ' < "$L")" = "prestart creating createRuntime creating createContainer creating startContainer created poststart running poststop stopped " ]
+# A hook may ask hull for the state while create holds the container lock.
+cat > "$T/statehook.sh" <<SH
+#!/bin/sh
+timeout 5 "$HULL_BIN" --root "$ROOT" state hookstate > "$T/statehook.out"
+SH
+chmod +x "$T/statehook.sh"
+B=$(mkbundle hookstate '["true"]' false "{\"createRuntime\":[{\"path\":\"$T/statehook.sh\",\"timeout\":10}]}")
+hull create -b "$B" hookstate; check "create with a hook calling hull state" [ $? = 0 ]
+check "the hook saw status creating" grep -q '"status": "creating"' "$T/statehook.out"
+hull delete -f hookstate
 printf '#!/bin/sh\nexit 3\n' > "$T/bad.sh"; chmod +x "$T/bad.sh"
 B=$(mkbundle badhook '["true"]' false "{\"createRuntime\":[{\"path\":\"$T/bad.sh\"}],\"poststop\":[$(hk poststop-after-failure)]}")
 hull create -b "$B" badhook 2>"$T/err"; rc=$?

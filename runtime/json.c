@@ -232,6 +232,10 @@ json_read_file (const char *path, char **data, size_t *len,
   cleanup_close int fd = -1;
   struct stat st;
 
+  /* containerd's runc shim runs `update --resources -` with the JSON on
+   * stdin; "-" reads standard input (which stays open). */
+  if (strcmp (path, "-") == 0)
+    return read_all (STDIN_FILENO, "stdin", data, len, err);
   fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0)
     return hull_error (err, errno, "open `%s`", path);

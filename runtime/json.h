@@ -33,7 +33,8 @@ int json_parse (const char *data, size_t len, yajl_val *out,
 void json_free (yajl_val v);
 
 /* Read a whole file of at most HULL_JSON_MAX_INPUT bytes (regular file,
- * pipe or FIFO).  *data is NUL-terminated; errors name the path. */
+ * pipe or FIFO; "-" is standard input).  *data is NUL-terminated; errors
+ * name the path.  So every *_parse_file function also takes "-". */
 int json_read_file (const char *path, char **data, size_t *len,
                     hull_error_t *err);
 

@@ -4,7 +4,9 @@
  * search) are unit-tested on the host.
  *
  * Order in the child, and why:
- *   1. process_rlimits_apply      (before dropping CAP_SYS_RESOURCE)
+ *   1. process_rlimits_apply      (before dropping CAP_SYS_RESOURCE), then
+ *      process_sched_apply, process_ioprio_apply (CAP_SYS_NICE) and
+ *      process_personality_apply
  *   2. process_caps_drop_bounding (needs CAP_SETPCAP, still held)
  *   3. process_user_apply         (keeps permitted caps across setuid)
  *   4. process_caps_apply         (final E/P/I and ambient sets)
@@ -48,6 +50,12 @@ int process_seccomp_apply (const struct oci_seccomp *s, hull_error_t *err);
 /* ---- rlimits (process_rlimits.c) ---- */
 int process_rlimits_apply (const struct oci_rlimit *r, size_t n,
                            hull_error_t *err);
+
+/* ---- scheduling and personality (process_sched.c) ---- */
+/* Each does nothing when its object is absent (NULL). */
+int process_sched_apply (const struct oci_scheduler *s, hull_error_t *err);
+int process_ioprio_apply (const struct oci_io_priority *p, hull_error_t *err);
+int process_personality_apply (const struct oci_personality *p, hull_error_t *err);
 
 /* ---- user (process_user.c) ---- */
 /* setgroups, setresgid, setresuid, umask (0022 when absent), keeping the

@@ -85,6 +85,7 @@ struct vm_call
   struct hull_msgbuf mb;
   struct vm_proc *attach; /* create/exec: joins the process table, its
                              streams opened, when the request is sent */
+  struct vm_proc *linked; /* attach once in the table (I/O thread's) */
   uint32_t fin_proc;
   bool detached; /* the waiter gave up: the I/O thread frees it */
   bool done;

@@ -97,7 +97,7 @@ dead_reason_locked (struct sandbox *sb, char *buf, size_t len)
 int
 vm_call_run (struct sandbox *sb, struct vm_call *c, int timeout_ms, hull_error_t *err)
 {
-  const char *op = hull_op_name (c->mb.op);
+  const char *op = c->kind == VM_CALL_FIN ? "close stdin" : hull_op_name (c->mb.op);
   struct timespec dl;
   char why[512];
   int r = 0;

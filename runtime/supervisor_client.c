@@ -153,13 +153,20 @@ container_simple_op (const struct hull_context *ctx, const char *id, const char 
   return r;
 }
 
+/* No lock: hooks run while create holds it, and a hook may well ask for
+ * the state (it then sees "creating"). */
 int
 container_state (const struct hull_context *ctx, const char *id, char **json, hull_error_t *err)
 {
   struct container c;
 
-  if (container_open (ctx, id, &c, err) < 0)
+  if (container_peek (ctx, id, &c, err) < 0)
     return -1;
+  if (access (c.dir, F_OK) < 0)
+    {
+      container_close (&c);
+      return hull_error (err, 0, "container `%s` does not exist", id);
+    }
   *json = state_to_json (&c.rec, c.status, c.rec.supervisor_pid, true);
   container_close (&c);
   if (*json == NULL)

@@ -52,7 +52,7 @@ static void
 make_rootfs (struct host *h)
 {
   static const char *const tools[] = { "sh", "echo", "cat", "head", "sleep", "hostname",
-                                       "ls", "true" };
+                                       "ls", "true", "stty" };
   char path[256], cmd[512];
 
   strcpy (h->root, "/tmp/hull-agent-root-XXXXXX");
@@ -90,7 +90,10 @@ start_agent (struct host *h)
       if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0
           || mount ("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, NULL) < 0)
         _exit (120);
+      /* Only the channel: the test runner's own fds must not live on
+       * in the agent and its container. */
       dup2 (sv[1], 3);
+      close_range (4, ~0u, 0);
       execl (AGENT, AGENT, "--channel-fd", "3", (char *) NULL);
       _exit (121);
     }
@@ -232,7 +235,7 @@ exec (struct host *h, const char *process_json, uint32_t out_stream)
   return h->resp_pid;
 }
 
-Test (agent, container_lifecycle, .timeout = 120)
+Test (agent, container_lifecycle)
 {
   struct host h;
   struct hull_msgbuf mb;
@@ -321,6 +324,28 @@ Test (agent, container_lifecycle, .timeout = 120)
   pump (&h, 0, pid_exited, &pid);
   cr_expect_eq (h.total[13], 3000000);
 
+  /* A terminal: console size applied, then resized; output through the
+   * pty (with its \r\n). */
+  open_recv (&h, 14);
+  request (&h, &mb, HULL_OP_EXEC);
+  hull_msgbuf_put_str (&mb, HULL_ATTR_PROCESS_JSON,
+                       "{\"terminal\":true,\"consoleSize\":{\"height\":30,\"width\":100},"
+                       "\"args\":[\"sh\",\"-c\",\"stty size; sleep 1; stty size\"],"
+                       "\"cwd\":\"/\",\"env\":[\"PATH=/bin\"],\"user\":{\"uid\":0,\"gid\":0}}");
+  hull_msgbuf_put_u32 (&mb, HULL_ATTR_STREAM_STDOUT, 14);
+  hull_msgbuf_put_u32 (&mb, HULL_ATTR_TERMINAL, 1);
+  call (&h, &mb);
+  cr_assert_not (h.resp_error, "exec terminal: %s", h.resp_msg);
+  pid = h.resp_pid;
+  request (&h, &mb, HULL_OP_RESIZE);
+  hull_msgbuf_put_u32 (&mb, HULL_ATTR_PID, pid);
+  hull_msgbuf_put_u32 (&mb, HULL_ATTR_ROWS, 40);
+  hull_msgbuf_put_u32 (&mb, HULL_ATTR_COLS, 120);
+  call (&h, &mb);
+  cr_assert_not (h.resp_error, "resize: %s", h.resp_msg);
+  pump (&h, 0, pid_exited, &pid);
+  cr_expect_str_eq (h.out[14], "30 100\r\n40 120\r\n");
+
   request (&h, &mb, HULL_OP_STATS);
   call (&h, &mb);
   cr_assert_not (h.resp_error, "stats: %s", h.resp_msg);
@@ -350,7 +375,7 @@ Test (agent, container_lifecycle, .timeout = 120)
   stop_agent (&h);
 }
 
-Test (agent, bad_config_is_an_error_response, .timeout = 60)
+Test (agent, bad_config_is_an_error_response)
 {
   struct host h;
   struct hull_msgbuf mb;

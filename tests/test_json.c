@@ -419,3 +419,21 @@ Test (json, long_values_are_cut_in_messages)
   cr_expect_eq (strncmp (hull_error_msg (&err), "n: 999", 6), 0);
   json_free (v);
 }
+
+Test (json, read_stdin_dash)
+{
+  cleanup_error hull_error_t err = NULL;
+  cleanup_free char *data = NULL;
+  size_t len = 0;
+  int p[2];
+
+  cr_assert_eq (pipe (p), 0);
+  cr_assert_eq (write (p[1], "{\"pids\": {\"limit\": 5}}", 22), 22);
+  close (p[1]);
+  cr_assert_eq (dup2 (p[0], STDIN_FILENO), STDIN_FILENO);
+  close (p[0]);
+  cr_assert_eq (json_read_file ("-", &data, &len, &err), 0, "%s",
+                hull_error_msg (&err));
+  cr_expect_eq (len, 22);
+  cr_expect_str_eq (data, "{\"pids\": {\"limit\": 5}}");
+}

@@ -13,7 +13,9 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -468,4 +470,62 @@ child_oom (void *arg)
 Test (process_env, oom_score_adj)
 {
   cr_assert_eq (in_child (child_oom, NULL), 0);
+}
+
+/* ---- scheduler, I/O priority, personality ---- */
+
+static int
+child_sched (void *arg)
+{
+  struct oci_config *c = arg;
+  const struct oci_process *p = c->process;
+  hull_error_t err = NULL;
+
+  CHECK (process_sched_apply (p->scheduler, &err) == 0);
+  CHECK (process_ioprio_apply (p->io_priority, &err) == 0);
+  CHECK (process_personality_apply (c->linux_spec->personality, &err) == 0);
+  CHECK (sched_getscheduler (0) == SCHED_BATCH);
+  errno = 0;
+  CHECK (getpriority (PRIO_PROCESS, 0) == 7 && errno == 0);
+  /* ioprio_get(IOPRIO_WHO_PROCESS, self): class BE (2) << 13 | 5 */
+  CHECK (syscall (SYS_ioprio_get, 1, 0) == ((2 << 13) | 5));
+  CHECK (personality (0xffffffff) == PER_LINUX32);
+  CHECK (process_sched_apply (NULL, &err) == 0 && process_ioprio_apply (NULL, &err) == 0);
+  return 0;
+}
+
+Test (process_sched, scheduler_ioprio_personality_in_child)
+{
+  struct oci_config *c = config_from (
+      "{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"rootfs\"},"
+      "\"process\":{\"args\":[\"true\"],\"cwd\":\"/\",\"user\":{\"uid\":0,\"gid\":0},"
+      "\"scheduler\":{\"policy\":\"SCHED_BATCH\",\"nice\":7},"
+      "\"ioPriority\":{\"class\":\"IOPRIO_CLASS_BE\",\"priority\":5}},"
+      "\"linux\":{\"personality\":{\"domain\":\"LINUX32\"}}}");
+  cr_assert_not_null (c->process->scheduler);
+  cr_assert_eq (in_child (child_sched, c), 0);
+  oci_config_free (c);
+}
+
+static int
+child_sched_error (void *arg)
+{
+  struct oci_config *c = arg;
+  hull_error_t err = NULL;
+
+  /* SCHED_DEADLINE with a runtime above its deadline is refused. */
+  CHECK (process_sched_apply (c->process->scheduler, &err) < 0);
+  CHECK (strstr (hull_error_msg (&err), "process.scheduler: sched_setattr") != NULL);
+  return 0;
+}
+
+Test (process_sched, error_names_the_field)
+{
+  struct oci_config *c = config_from (
+      "{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"rootfs\"},"
+      "\"process\":{\"args\":[\"true\"],\"cwd\":\"/\",\"user\":{\"uid\":0,\"gid\":0},"
+      "\"scheduler\":{\"policy\":\"SCHED_DEADLINE\",\"runtime\":20000000,"
+      "\"deadline\":10000000,\"period\":30000000}}}");
+  cr_assert_eq (in_child (child_sched_error, c), 0);
+  oci_config_free (c);
 }

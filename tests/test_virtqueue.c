@@ -595,3 +595,28 @@ Test (virtqueue, random_rings_never_escape_ram)
   cr_assert_gt (broken, 100, "only %u rings were rejected", broken);
   fx_free (f);
 }
+
+Test (virtqueue, fill_then_flush_publishes_together)
+{
+  struct fx *f = fx_new (false, false);
+  struct virtq_elem a, b;
+
+  desc (f, 0, DATA_GPA, 64, VIRTQ_DESC_F_WRITE, 0);
+  desc (f, 1, DATA_GPA + 64, 64, VIRTQ_DESC_F_WRITE, 0);
+  offer (f, 0);
+  offer (f, 1);
+  cr_assert_eq (virtq_pop (&f->vq, &a), 1);
+  cr_assert_eq (virtq_pop (&f->vq, &b), 1);
+  virtq_fill (&f->vq, &a, 64, 0);
+  virtq_fill (&f->vq, &b, 10, 1);
+  cr_assert_eq (used_idx (f), 0, "nothing visible before the flush");
+  virtq_flush (&f->vq, 2);
+  cr_assert_eq (used_idx (f), 2);
+  cr_assert_eq (used_elem (f, 0).id, 0);
+  cr_assert_eq (used_elem (f, 1).id, 1);
+  cr_assert_eq (used_elem (f, 1).len, 10);
+  /* A fill past the ring is a device bug and stops the queue. */
+  virtq_fill (&f->vq, &a, 1, QSIZE);
+  cr_assert_eq (f->vq.error, VIRTQ_ERR_USED);
+  fx_free (f);
+}

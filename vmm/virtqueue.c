@@ -202,26 +202,54 @@ virtq_unpop (struct virtq *vq)
 }
 
 void
-virtq_push (struct virtq *vq, const struct virtq_elem *elem, uint32_t len)
+virtq_fill (struct virtq *vq, const struct virtq_elem *elem, uint32_t len, uint16_t off)
 {
   struct virtq_used_elem u;
   uint16_t slot;
 
   if (!virtq_ready (vq))
     return;
-  if (elem->head >= vq->size)
+  if (elem->head >= vq->size || off >= vq->size)
     {
       virtq_fail (vq, VIRTQ_ERR_USED);
       return;
     }
   u.id = elem->head;
   u.len = len > elem->in_len ? (uint32_t) elem->in_len : len;
-  slot = vq->used_idx & (vq->size - 1);
+  slot = (uint16_t) (vq->used_idx + off) & (vq->size - 1);
   memcpy (vq->used + USED_RING_OFF + 8U * slot, &u, sizeof u);
-  vq->used_idx++;
-  /* The element must be visible before the index that publishes it. */
+}
+
+void
+virtq_flush (struct virtq *vq, uint16_t count)
+{
+  if (!virtq_ready (vq) || count > vq->size)
+    return;
+  vq->used_idx += count;
+  /* The elements must be visible before the index that publishes them. */
   __atomic_store_n ((uint16_t *) (vq->used + USED_IDX_OFF), vq->used_idx,
                     __ATOMIC_RELEASE);
+}
+
+void
+virtq_push (struct virtq *vq, const struct virtq_elem *elem, uint32_t len)
+{
+  virtq_fill (vq, elem, len, 0);
+  virtq_flush (vq, 1);
+}
+
+void
+virtq_push_many (struct virtq *vq, const struct virtq_elem *elems, const uint32_t *lens,
+                 unsigned n)
+{
+  if (n > vq->size)
+    {
+      virtq_fail (vq, VIRTQ_ERR_USED);
+      return;
+    }
+  for (unsigned i = 0; i < n; i++)
+    virtq_fill (vq, &elems[i], lens[i], (uint16_t) i);
+  virtq_flush (vq, (uint16_t) n);
 }
 
 bool

@@ -107,6 +107,18 @@ void virtq_unpop (struct virtq *vq);
 /* Complete a chain: len is the number of bytes written into its in part
  * (clamped to in_len).  Publishes the used idx with release semantics. */
 void virtq_push (struct virtq *vq, const struct virtq_elem *elem, uint32_t len);
+/* Complete n chains with one used idx publication, so the driver never
+ * sees part of a group (virtio-net mergeable rx buffers: the first buffer's
+ * header announces how many follow).  Only head and in_len of each element
+ * are used, so copies of popped elements whose iov went stale are fine. */
+void virtq_push_many (struct virtq *vq, const struct virtq_elem *elems,
+                      const uint32_t *lens, unsigned n);
+/* Batched completion (e.g. one packet over several merged rx buffers, which
+ * the driver must see all at once): fill slot used_idx + off for each,
+ * then publish count of them with one virtq_flush. */
+void virtq_fill (struct virtq *vq, const struct virtq_elem *elem, uint32_t len,
+                 uint16_t off);
+void virtq_flush (struct virtq *vq, uint16_t count);
 /* After one or more pushes: does the driver want an interrupt? */
 bool virtq_should_signal (struct virtq *vq);
 /* Before sleeping: tell the driver where we stopped (EVENT_IDX) and

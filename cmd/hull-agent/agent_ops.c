@@ -163,7 +163,18 @@ op_create (struct agent *a, const struct hull_msg *m, hull_error_t *err)
       return -1;
     }
   bool tty = c->config->process && c->config->process->terminal;
-  if (agent_io_setup (a, p, m, tty, &child, err) < 0 || agent_spawn_init (c, &child, err) < 0)
+  if (agent_io_setup (a, p, m, tty, &child, err) == 0 && tty
+      && c->config->process->has_console_size)
+    set_winsize (p->tty_fd, (unsigned) c->config->process->console_height,
+                 (unsigned) c->config->process->console_width);
+  if (p->tty_fd < 0 && tty)
+    {
+      agent_io_close_child (&child);
+      proc_drop_last (a);
+      container_free (c);
+      return -1;
+    }
+  if (agent_spawn_init (c, &child, err) < 0)
     {
       agent_io_close_child (&child);
       proc_drop_last (a);
@@ -171,9 +182,6 @@ op_create (struct agent *a, const struct hull_msg *m, hull_error_t *err)
       return -1;
     }
   agent_io_close_child (&child);
-  if (tty && c->config->process->has_console_size)
-    set_winsize (p->tty_fd, (unsigned) c->config->process->console_height,
-                 (unsigned) c->config->process->console_width);
   p->pid = c->init_pid;
   p->cpid = agent_ns_pid (p->pid);
   a->ctr = c;
@@ -203,8 +211,17 @@ op_exec (struct agent *a, const struct hull_msg *m, hull_error_t *err)
       oci_process_free (proc);
       return -1;
     }
-  if (agent_io_setup (a, p, m, proc->terminal, &child, err) < 0
-      || agent_spawn_exec (a->ctr, proc, &child, &pid, err) < 0)
+  if (agent_io_setup (a, p, m, proc->terminal, &child, err) < 0)
+    {
+      agent_io_close_child (&child);
+      proc_drop_last (a);
+      oci_process_free (proc);
+      return -1;
+    }
+  /* Before the process runs: it may ask for its size at once. */
+  if (proc->terminal && proc->has_console_size)
+    set_winsize (p->tty_fd, (unsigned) proc->console_height, (unsigned) proc->console_width);
+  if (agent_spawn_exec (a->ctr, proc, &child, &pid, err) < 0)
     {
       agent_io_close_child (&child);
       proc_drop_last (a);
@@ -212,8 +229,6 @@ op_exec (struct agent *a, const struct hull_msg *m, hull_error_t *err)
       return -1;
     }
   agent_io_close_child (&child);
-  if (proc->terminal && proc->has_console_size)
-    set_winsize (p->tty_fd, (unsigned) proc->console_height, (unsigned) proc->console_width);
   oci_process_free (proc);
   p->pid = pid;
   p->cpid = agent_ns_pid (pid);
@@ -432,6 +447,25 @@ send_exit (struct agent *a, struct agent_proc *p, hull_error_t *err)
   return reply (a, &mb, err);
 }
 
+/* Forget exec'd processes whose exit was reported and whose output is
+ * complete, so a long-lived container with many execs does not grow the
+ * table.  Init stays: WAIT and signals address it until the VM ends. */
+static void
+procs_collect (struct agent *a)
+{
+  for (size_t i = 0; i < a->n_procs;)
+    {
+      struct agent_proc *p = &a->procs[i];
+      if (p->exec_id == NULL || !p->exit_sent || p->out.fd >= 0 || p->err.fd >= 0)
+        {
+          i++;
+          continue;
+        }
+      proc_release (a, p);
+      a->procs[i] = a->procs[--a->n_procs];
+    }
+}
+
 int
 agent_send_due_exits (struct agent *a, hull_error_t *err)
 {
@@ -449,6 +483,7 @@ agent_send_due_exits (struct agent *a, hull_error_t *err)
       if (send_exit (a, p, err) < 0)
         return -1;
     }
+  procs_collect (a);
   return 0;
 }
 

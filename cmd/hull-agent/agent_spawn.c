@@ -77,7 +77,12 @@ child_process (const struct oci_process *p, const struct oci_linux *l, hull_erro
 {
   const struct oci_seccomp *sc = l ? l->seccomp : NULL;
 
-  if (process_rlimits_apply (p->rlimits, p->n_rlimits, err) < 0)
+  /* Not applied: apparmorProfile and selinuxLabel (the guest kernel runs
+   * no LSM policy), execCPUAffinity. */
+  if (process_rlimits_apply (p->rlimits, p->n_rlimits, err) < 0
+      || process_sched_apply (p->scheduler, err) < 0
+      || process_ioprio_apply (p->io_priority, err) < 0
+      || process_personality_apply (l ? l->personality : NULL, err) < 0)
     return -1;
   if (p->has_oom_score_adj && process_oom_score_adj_apply (p->oom_score_adj, err) < 0)
     return -1;

@@ -118,6 +118,42 @@ boot_modules (void)
     }
 }
 
+/* hull.rootfs=TAG on the kernel command line (the supervisor's microVM
+ * backend, runtime/sandbox_vm_boot.c): the container rootfs is shared as
+ * virtio-fs TAG; mount it where the create request's rootfs attribute
+ * points.  A failure is only logged: create then names the missing path. */
+#define AGENT_ROOTFS_DIR "/run/hull/rootfs"
+
+static void
+boot_rootfs (void)
+{
+  cleanup_fclose FILE *f = fopen ("/proc/cmdline", "re");
+  char line[4096], tag[64];
+  const char *p;
+  size_t n;
+
+  if (f == NULL || fgets (line, sizeof line, f) == NULL)
+    return;
+  for (p = line; (p = strstr (p, "hull.rootfs=")) != NULL; p++)
+    if (p == line || p[-1] == ' ')
+      break;
+  if (p == NULL)
+    return;
+  p += strlen ("hull.rootfs=");
+  n = strcspn (p, " \n");
+  if (n == 0 || n >= sizeof tag)
+    {
+      agent_log ("hull.rootfs: bad virtio-fs tag");
+      return;
+    }
+  memcpy (tag, p, n);
+  tag[n] = '\0';
+  mkdir ("/run/hull", 0755);
+  mkdir (AGENT_ROOTFS_DIR, 0755);
+  if (mount (tag, AGENT_ROOTFS_DIR, "virtiofs", 0, NULL) < 0)
+    agent_log ("mount virtio-fs `%s` on %s: %s", tag, AGENT_ROOTFS_DIR, strerror (errno));
+}
+
 /* /dev/vportNpM of the port named AGENT_PORT_NAME, or -1. */
 static int
 port_open (void)
@@ -290,6 +326,7 @@ main (int argc, char **argv)
     {
       boot_filesystems ();
       boot_modules ();
+      boot_rootfs ();
       fd = port_wait (&err);
       if (fd < 0)
         {

@@ -1,0 +1,177 @@
+#!/bin/bash
+# lane: vm
+# OCI bundles run end to end in hull's microVM: build/hull (the production
+# backend, runtime/sandbox_vm*.c) boots the guest of `make guest`
+# (hull-agent as PID 1), shares a busybox-static rootfs made here through
+# virtiofsd and runs the container's process inside.  Three VM boots (each
+# is ~20-35 s under the nested lane's TCG), several checks per boot:
+#   A  `hull run` in the foreground: stdout/stderr, stdin piped through
+#      cat, env/cwd/hostname, pid 1 in its namespace, the VM's own small
+#      RAM, a file written into the host rootfs, exit status 42
+#   B  `hull run` in the background: exec exit statuses 0/1/7, exec stdin,
+#      exec --env/--cwd, ps, then `hull kill B KILL` -> run exits 137
+#   C  process.terminal with --console-socket: on a tty of the requested
+#      size, exit status 0
+# After each: nothing left in the state dir, no supervisor or virtiofsd.
+# Prints PASS:/FAIL: lines, exits non-zero when anything failed.
+set -u -o pipefail
+cd "$(dirname "$0")/.." || exit 1
+SRC=$PWD
+HULL_BIN=${HULL:-$SRC/build/hull}
+GUEST=${GUEST:-$SRC/build/guest}
+RUN_TIMEOUT=${RUN_TIMEOUT:-240}
+
+FAILS=0
+pass () { echo "PASS: container: $*"; }
+fail () { echo "FAIL: container: $*"; FAILS=$((FAILS + 1)); }
+check () { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+
+missing=""
+[ "$(id -u)" = 0 ] || missing="$missing root"
+[ -x "$HULL_BIN" ] || missing="$missing $HULL_BIN"
+for f in vmlinuz initramfs.img; do [ -e "$GUEST/$f" ] || missing="$missing $GUEST/$f"; done
+[ -x /bin/busybox ] || missing="$missing /bin/busybox"
+command -v python3 >/dev/null || missing="$missing python3"
+if [ -n "$missing" ]; then
+  echo "FAIL: container (missing:$missing; run make && make guest as root)"
+  exit 1
+fi
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/hull-test-container.XXXXXX") || exit 1
+STATE=$T/state
+hull () { timeout -k 5 "$RUN_TIMEOUT" "$HULL_BIN" --root "$STATE" "$@"; }
+cleanup () {
+  local id
+  for id in $("$HULL_BIN" --root "$STATE" list -q 2>/dev/null); do
+    "$HULL_BIN" --root "$STATE" delete -f "$id" 2>/dev/null
+  done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+# Nothing but the root lock in the state dir, no process naming our dir.
+state_clean () { [ -z "$(ls -A "$STATE" 2>/dev/null | grep -v '^\.lock$')" ]; }
+procs_gone () {
+  local p
+  for _ in $(seq 50); do
+    p=$(pgrep -f -- "$T/" | grep -vx "$$" | tr '\n' ' ')
+    [ -z "$p" ] && return 0
+    sleep 0.1
+  done
+  echo "  left running: $(for i in $p; do tr '\0' ' ' < "/proc/$i/cmdline"; echo; done)" >&2
+  return 1
+}
+status_of () { hull state "$1" 2>/dev/null | sed -n 's/.*"status": "\([a-z]*\)".*/\1/p'; }
+wait_status () { # ID STATUS, up to RUN_TIMEOUT s
+  local i
+  for i in $(seq $((RUN_TIMEOUT * 5))); do
+    [ "$(status_of "$1")" = "$2" ] && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+# ---- the rootfs: busybox-static, applets as symlinks ----------------------
+R=$T/rootfs
+mkdir -p "$R/bin" "$R/tmp" "$R/proc" "$R/sys" "$R/dev" "$R/out" "$R/etc"
+cp /bin/busybox "$R/bin/busybox"
+"$R/bin/busybox" --install -s "$R/bin" || { echo "FAIL: container (busybox --install)"; exit 1; }
+
+# mkbundle NAME TERMINAL CWD ARGS... : `hull spec`'s config adjusted.
+mkbundle () {
+  local d=$T/$1 terminal=$2 cwd=$3
+  shift 3
+  mkdir -p "$d"
+  "$HULL_BIN" spec --bundle "$d" || return 1
+  python3 - "$d/config.json" "$R" "$terminal" "$cwd" "$@" <<'PY' || return 1
+import json, sys
+path, rootfs, terminal, cwd, args = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+c = json.load(open(path))
+c["root"] = {"path": rootfs, "readonly": False}
+p = c["process"]
+p["args"] = args
+p["terminal"] = terminal == "true"
+if p["terminal"]:
+    p["consoleSize"] = {"height": 30, "width": 100}
+p["cwd"] = cwd
+p["env"] = ["PATH=/bin", "TERM=xterm", "HULL_TEST=container-env"]
+p["noNewPrivileges"] = True
+c["hostname"] = "hull-test"
+json.dump(c, open(path, "w"), indent=1)
+PY
+  echo "$d"
+}
+
+# ---- A: foreground run ------------------------------------------------------
+SCRIPT_A='echo "out: hello"; echo "err: oops" >&2
+echo "stdin: $(cat | tr "\n" " ")"
+echo "env: $HULL_TEST"; echo "cwd: $(pwd)"; echo "host: $(hostname)"; echo "pid: $$"
+echo "mem: $(sed -n "s/^MemTotal: *\([0-9]*\) kB/\1/p" /proc/meminfo)"
+echo "kernel: $(uname -r)"
+echo "written-$$-ok" > /out/from-container
+exit 42'
+B=$(mkbundle a false /tmp sh -c "$SCRIPT_A") || { echo "FAIL: container (bundle a)"; exit 1; }
+start=$(date +%s)
+printf 'one\ntwo\n' | hull run --bundle "$B" a > "$T/a.out" 2> "$T/a.err"; rc=$?
+echo "  run a: exit $rc after $(( $(date +%s) - start )) s"
+check "run: exit status 42" [ "$rc" = 42 ]
+check "run: stdout" grep -qx "out: hello" "$T/a.out"
+check "run: stderr apart from stdout" bash -c "grep -qx 'err: oops' '$T/a.err' && ! grep -q oops '$T/a.out'"
+check "run: stdin piped through cat" grep -qx "stdin: one two " "$T/a.out"
+check "run: process.env" grep -qx "env: container-env" "$T/a.out"
+check "run: process.cwd" grep -qx "cwd: /tmp" "$T/a.out"
+check "run: hostname" grep -qx "host: hull-test" "$T/a.out"
+check "run: pid 1 in its own pid namespace" grep -qx "pid: 1" "$T/a.out"
+mem=$(sed -n 's/^mem: //p' "$T/a.out")
+check "run: the guest's own RAM (MemTotal ${mem:-?} kB, below 1 GiB)" \
+  bash -c "[ -n '$mem' ] && [ '$mem' -lt 1048576 ]"
+check "run: file written by the container is in the host rootfs" \
+  grep -qx "written-1-ok" "$R/out/from-container"
+check "run: state dir empty after run" state_clean
+check "run: no supervisor or virtiofsd left" procs_gone
+if [ "$rc" != 42 ]; then
+  echo "  ---- a.out/a.err ----"; cat "$T/a.out" "$T/a.err" | tail -20 | sed 's/^/  /'
+fi
+
+# ---- B: background run, exec, kill ------------------------------------------
+B=$(mkbundle b false / sleep 1000) || { echo "FAIL: container (bundle b)"; exit 1; }
+hull run --bundle "$B" b > "$T/b.out" 2>&1 & RUN_B=$!
+if wait_status b running; then
+  pass "background run: running"
+  hull exec b true; check "exec: exit status 0" [ $? = 0 ]
+  hull exec b sh -c 'exit 1'; check "exec: exit status 1" [ $? = 1 ]
+  hull exec b sh -c 'exit 7'; check "exec: exit status 7" [ $? = 7 ]
+  out=$(printf 'piped-in\n' | hull exec b cat)
+  check "exec: stdin piped through cat" [ "$out" = piped-in ]
+  out=$(hull exec --env FOO=bar --cwd /tmp b sh -c 'echo $FOO $(pwd) $HULL_TEST')
+  check "exec: --env and --cwd over process" [ "$out" = "bar /tmp container-env" ]
+  out=$(hull exec b sh -c 'echo to-stderr >&2' 2>&1 >/dev/null)
+  check "exec: stderr" [ "$out" = to-stderr ]
+  check "ps lists the container's init" bash -c "'$HULL_BIN' --root '$STATE' ps --format json b | grep -q 1"
+  hull kill b KILL; check "kill KILL accepted" [ $? = 0 ]
+else
+  fail "background run: never running ($(cat "$T/b.out" | tail -5))"
+  hull kill b KILL 2>/dev/null
+fi
+wait "$RUN_B"; rc=$?
+check "kill KILL: run exits 137" [ "$rc" = 137 ]
+check "kill: state dir empty" state_clean
+check "kill: no supervisor or virtiofsd left" procs_gone
+
+# ---- C: terminal through --console-socket -----------------------------------
+cc -Wall -Wextra -Werror -o "$T/recvtty" integration/recvtty.c || { echo "FAIL: container (build recvtty)"; exit 1; }
+B=$(mkbundle c true / sh -c 'test -t 0 && test -t 1 && echo IS-A-TTY; echo "size: $(stty size)"; exit 0') \
+  || { echo "FAIL: container (bundle c)"; exit 1; }
+"$T/recvtty" "$T/console.sock" "$T/console.out" & RECV=$!
+for _ in $(seq 50); do [ -S "$T/console.sock" ] && break; sleep 0.1; done
+hull run --bundle "$B" --console-socket "$T/console.sock" c > "$T/c.out" 2>&1; rc=$?
+wait "$RECV"
+tr -d '\r' < "$T/console.out" > "$T/console.txt"
+check "terminal: exit status 0" [ "$rc" = 0 ]
+check "terminal: the process is on a tty" grep -q IS-A-TTY "$T/console.txt"
+check "terminal: consoleSize 30x100 applied" grep -q "size: 30 100" "$T/console.txt"
+check "terminal: state dir empty" state_clean
+check "terminal: no supervisor or virtiofsd left" procs_gone
+[ "$rc" = 0 ] || { echo "  ---- c.out ----"; tail -5 "$T/c.out" | sed 's/^/  /'; }
+
+[ "$FAILS" = 0 ]

@@ -1,0 +1,208 @@
+/* VM sizing policy; see resources_map.h. */
+#include "runtime/resources_map.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIB (1024ULL * 1024ULL)
+
+/* Strict decimal: digits only, no sign or spaces, fits uint64. */
+static bool
+parse_u64 (const char *s, uint64_t *out)
+{
+  char *end;
+
+  if (s == NULL || !isdigit ((unsigned char) s[0]))
+    return false;
+  errno = 0;
+  *out = strtoull (s, &end, 10);
+  return errno == 0 && *end == '\0';
+}
+
+/* ---- cpuset lists ---- */
+
+static const char *
+cpuset_number (const char *p, unsigned *out)
+{
+  unsigned long v = 0;
+
+  if (!isdigit ((unsigned char) *p))
+    return NULL;
+  for (; isdigit ((unsigned char) *p); p++)
+    {
+      v = v * 10 + (unsigned) (*p - '0');
+      if (v > RESOURCES_CPUSET_MAX_CPU)
+        return NULL;
+    }
+  *out = (unsigned) v;
+  return p;
+}
+
+int
+resources_cpuset_count (const char *list, unsigned *count, hull_error_t *err)
+{
+  uint8_t seen[(RESOURCES_CPUSET_MAX_CPU + 8) / 8] = { 0 };
+  const char *p = list;
+  unsigned n = 0;
+
+  *count = 0;
+  if (*p == '\0')
+    return 0;
+  for (;;)
+    {
+      unsigned lo, hi;
+
+      p = cpuset_number (p, &lo);
+      if (p == NULL)
+        goto bad;
+      hi = lo;
+      if (*p == '-' && ((p = cpuset_number (p + 1, &hi)) == NULL || hi < lo))
+        goto bad;
+      for (unsigned c = lo; c <= hi; c++)
+        if (!(seen[c / 8] & (1u << (c % 8))))
+          {
+            seen[c / 8] |= 1u << (c % 8);
+            n++;
+          }
+      if (*p == '\0')
+        break;
+      if (*p++ != ',')
+        goto bad;
+    }
+  *count = n;
+  return 0;
+
+bad:
+  return hull_error (err, EINVAL, "cpu list `%s`: expected comma-separated CPU numbers or "
+                                  "ranges (\"0-3,7\") with CPUs up to %u",
+                     list, RESOURCES_CPUSET_MAX_CPU);
+}
+
+/* ---- vCPUs ---- */
+
+static int
+vcpus_from_annotation (const char *v, const struct resources_defaults *d, uint32_t *out,
+                       hull_error_t *err)
+{
+  uint64_t n;
+
+  if (!parse_u64 (v, &n) || n < 1 || n > d->max_vcpus)
+    return hull_error (err, EINVAL, "annotation %s: `%s` is not a whole number from 1 to %u",
+                       RESOURCES_ANNOTATION_VCPUS, v, d->max_vcpus);
+  *out = (uint32_t) n;
+  return 0;
+}
+
+/* 0 when cpu says nothing about parallelism. */
+static int
+vcpus_from_cpu (const struct oci_cpu *cpu, uint64_t *out, hull_error_t *err)
+{
+  uint64_t from_quota = 0;
+  unsigned from_set = 0;
+
+  *out = 0;
+  if (cpu == NULL)
+    return 0;
+  if (cpu->has_quota && cpu->quota > 0)
+    {
+      uint64_t period = cpu->has_period && cpu->period > 0 ? cpu->period
+                                                           : RESOURCES_DEFAULT_CFS_PERIOD;
+      from_quota = ((uint64_t) cpu->quota + period - 1) / period;
+    }
+  if (cpu->cpus != NULL && resources_cpuset_count (cpu->cpus, &from_set, err) < 0)
+    return hull_error_prefix (err, "linux.resources.cpu.cpus");
+  if (from_quota && from_set)
+    *out = from_quota < from_set ? from_quota : from_set;
+  else
+    *out = from_quota ? from_quota : from_set;
+  return 0;
+}
+
+static int
+map_vcpus (const struct oci_config *cfg, const struct resources_defaults *d,
+           const struct oci_linux_resources *res, struct vm_size *out, hull_error_t *err)
+{
+  const char *ann = oci_map_get (&cfg->annotations, RESOURCES_ANNOTATION_VCPUS);
+  uint64_t n;
+
+  if (ann != NULL)
+    {
+      out->vcpus_from = "annotation " RESOURCES_ANNOTATION_VCPUS;
+      return vcpus_from_annotation (ann, d, &out->vcpus, err);
+    }
+  if (vcpus_from_cpu (res ? res->cpu : NULL, &n, err) < 0)
+    return -1;
+  if (n > 0)
+    out->vcpus_from = "linux.resources.cpu";
+  else
+    {
+      n = d->vcpus;
+      out->vcpus_from = "default";
+    }
+  if (n > d->max_vcpus)
+    n = d->max_vcpus;
+  out->vcpus = n < 1 ? 1 : (uint32_t) n;
+  return 0;
+}
+
+/* ---- memory ---- */
+
+static int
+map_memory (const struct oci_config *cfg, const struct resources_defaults *d,
+            const struct oci_linux_resources *res, struct vm_size *out, hull_error_t *err)
+{
+  const char *ann = oci_map_get (&cfg->annotations, RESOURCES_ANNOTATION_MEMORY);
+  const struct oci_memory *mem = res ? res->memory : NULL;
+  uint64_t mib;
+
+  out->memory_over_limit = false;
+  if (ann != NULL)
+    {
+      out->memory_from = "annotation " RESOURCES_ANNOTATION_MEMORY;
+      if (!parse_u64 (ann, &mib) || mib < RESOURCES_MIN_MEMORY_MIB || mib > d->max_memory_mib)
+        return hull_error (err, EINVAL,
+                           "annotation %s: `%s` is not a whole number of MiB from %u to %llu",
+                           RESOURCES_ANNOTATION_MEMORY, ann, RESOURCES_MIN_MEMORY_MIB,
+                           (unsigned long long) d->max_memory_mib);
+      out->memory_mib = mib;
+      return 0;
+    }
+  if (mem != NULL && mem->has_limit && mem->limit > 0)
+    {
+      uint64_t limit_mib = ((uint64_t) mem->limit + MIB - 1) / MIB;
+      out->memory_from = "linux.resources.memory.limit";
+      mib = limit_mib > d->overhead_mib ? limit_mib - d->overhead_mib : 0;
+      if (mib < RESOURCES_MIN_MEMORY_MIB)
+        {
+          mib = RESOURCES_MIN_MEMORY_MIB;
+          out->memory_over_limit = mib + d->overhead_mib > limit_mib;
+        }
+      if (mib > d->max_memory_mib)
+        mib = d->max_memory_mib;
+      out->memory_mib = mib;
+      return 0;
+    }
+  out->memory_from = "default";
+  out->memory_mib = d->memory_mib < RESOURCES_MIN_MEMORY_MIB ? RESOURCES_MIN_MEMORY_MIB
+                                                             : d->memory_mib;
+  return 0;
+}
+
+int
+resources_map (const struct oci_config *cfg, const struct resources_defaults *d,
+               struct vm_size *out, hull_error_t *err)
+{
+  const struct oci_linux_resources *res
+      = cfg->linux_spec != NULL ? cfg->linux_spec->resources : NULL;
+  struct vm_size s = { 0 };
+
+  if (d->max_vcpus < 1 || d->max_memory_mib < RESOURCES_MIN_MEMORY_MIB)
+    return hull_error (err, EINVAL, "VM size limits: max_vcpus %u, max_memory_mib %llu",
+                       d->max_vcpus, (unsigned long long) d->max_memory_mib);
+  if (map_vcpus (cfg, d, res, &s, err) < 0 || map_memory (cfg, d, res, &s, err) < 0)
+    return -1;
+  *out = s;
+  return 0;
+}
