@@ -1,79 +1,101 @@
 #!/bin/bash
-# lane: host
-# hull driven by containerd exactly like runc: a private containerd, its
-# runc shim (io.containerd.runc.v2) with the runc binary replaced by
-# build/hull-test (the test-only build whose backend runs the container's
-# processes as host children, chrooted into a busybox rootfs).  Checks what
-# go-runc relies on: create/start with --pid-file, exit statuses, a tty
-# through --console-socket, exec (plain and tty), ps, pause/resume, kill,
-# delete, and a clean state dir.  Prints PASS:/FAIL: lines.
+# lane: vm
+# containerd drives the runtime exactly as it drives runc: a private
+# containerd (integration/lib/daemons.sh) and its runc shim
+# (io.containerd.runc.v2) with the runc binary replaced by $HULL_RUNTIME_BIN
+# (default build/hull, which needs the vm lane).  Validate the harness on
+# any host with the control, or the host test backend:
+#   HULL_RUNTIME_BIN=/usr/sbin/runc integration/test-containerd.sh
+#   HULL_RUNTIME_BIN=build/hull-test integration/test-containerd.sh
+# Checks what the shim (go-runc) relies on: create/start with --pid-file,
+# exit statuses, a tty through --console-socket, exec (plain and tty), ps,
+# pause/resume, kill, delete, errors from the runtime's --log, and an empty
+# runtime state dir afterwards.  Also checks that containerd accepts
+# contrib/containerd's runtime entry (BinaryName).  Prints PASS:/FAIL: lines.
 set -u
 cd "$(dirname "$0")/.."
+. integration/lib/check.sh
+. integration/lib/daemons.sh
+CHECK_PREFIX="containerd: "
 for tool in containerd ctr script busybox; do
   command -v $tool >/dev/null || { echo "FAIL: containerd test needs $tool"; exit 1; }
 done
-[ "$(id -u)" = 0 ] || { echo "FAIL: containerd test needs root"; exit 1; }
-make -s build/hull-test >/dev/null || { echo "FAIL: build build/hull-test"; exit 1; }
-HULL_BIN=$PWD/build/hull-test
-T=$(mktemp -d /tmp/hull-ctd.XXXXXX)
-FAILS=0
-CTD_PID=
-cleanup () {
-  [ -n "$CTD_PID" ] && kill -TERM "$CTD_PID" 2>/dev/null && sleep 1
-  umount -R "$T/state" 2>/dev/null; rm -rf "$T"
-}
-trap cleanup EXIT
-pass () { echo "PASS: $*"; }
-fail () { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
-check () { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+[ -z "${HULL_RUNTIME_BIN:-}" ] && [ ! -x build/hull ] && make -s build/hull >/dev/null
+resolve_runtime || exit 1
+echo "containerd: runtime $RUNTIME_BIN"
+daemons_init || { echo "FAIL: containerd: init"; exit 1; }
+T=$DMN_DIR
+containerd_start "$RUNTIME_BIN" || { echo "FAIL: containerd: start"; exit 1; }
+pass "containerd started (${DMN_LAST_START_SECS} s)"
+rootfs_busybox "$T/rootfs" || { echo "FAIL: containerd: rootfs"; exit 1; }
+C="$CTR --namespace hull-it"
+RUNC_ROOT=$T/runc-root
+# --runc-root keeps the runtime's state under our dir (default:
+# /run/containerd/runc/<namespace>), so "state dir empty" is checkable.
+RUN="run --runtime io.containerd.runc.v2 --runc-binary $RUNTIME_BIN --runc-root $RUNC_ROOT --rootfs"
+state_dir_empty () { [ -z "$(ls -A "$RUNC_ROOT" 2>/dev/null | grep -v '^\.lock$')" ]; }
+task_status () { $C task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'; }
+wait_task () {   # ID STATUS: up to 60 s
+  for _ in $(seq 300); do [ "$(task_status "$1")" = "$2" ] && return 0; sleep 0.2; done; return 1; }
 
-mkdir -p "$T/rootfs/bin" "$T/rootfs/tmp"
-cp "$(command -v busybox)" "$T/rootfs/bin/busybox"
-for a in sh echo sleep cat true test; do ln -s busybox "$T/rootfs/bin/$a"; done
-cat > "$T/config.toml" <<TOML
-version = 2
-root = "$T/root"
-state = "$T/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$T/containerd.sock"
-[ttrpc]
-  address = "$T/containerd-ttrpc.sock"
-TOML
-timeout 600 containerd --config "$T/config.toml" >"$T/containerd.log" 2>&1 & CTD_PID=$!
-for _ in $(seq 100); do [ -S "$T/containerd.sock" ] && break; sleep 0.1; done
-C="timeout 60 ctr --address $T/containerd.sock"
-# ctr passes no --root: the shim uses /run/containerd/runc/<namespace>.
-NS=hull-test-$$
-C="$C --namespace $NS"
-RUNC_ROOT=/run/containerd/runc/$NS
-RUN="run --rootfs --runc-binary $HULL_BIN"
-
+# ---- run: output, exit status, stdin, tty -------------------------------------------
 out=$($C $RUN --rm "$T/rootfs" c1 sh -c 'echo hello-ctr; exit 3'); rc=$?
-check "ctr run: exit status 3" [ $rc = 3 ]
-check "ctr run: stdout" [ "$out" = hello-ctr ]
-out=$(script -qec "$C $RUN --rm -t $T/rootfs c2 sh -c 'test -t 0 && echo TTY-OK; exit 5'" /dev/null); rc=$?
-check "ctr run -t: exit status 5" [ $rc = 5 ]
-check "ctr run -t: process on a tty" grep -q TTY-OK <<<"$out"
-$C $RUN -d "$T/rootfs" c3 sleep 100; check "ctr run -d" [ $? = 0 ]
-check "task is RUNNING" grep -qE '^c3 +[0-9]+ +RUNNING' <($C task ls)
-PID=$($C task ls | awk '$1 == "c3" { print $2 }')
-check "task pid is hull's supervisor" grep -q supervise "/proc/$PID/cmdline"
-out=$($C task exec --exec-id e1 c3 sh -c 'echo in-exec'); rc=$?
-check "ctr task exec: status and output" [ "$rc:$out" = 0:in-exec ]
-$C task exec --exec-id e2 c3 sh -c 'sleep 0.2; exit 6'; rc=$?
-check "ctr task exec: exit status 6" [ $rc = 6 ]
-out=$(script -qec "$C task exec -t --exec-id e3 c3 sh -c 'test -t 1 && echo EXEC-TTY'" /dev/null)
-check "ctr task exec -t: tty" grep -q EXEC-TTY <<<"$out"
-check "ctr task ps lists the process" [ "$($C task ps c3 | tail -n +2 | wc -l)" -ge 1 ]
-$C task pause c3; check "pause -> PAUSED" grep -qE '^c3 +[0-9]+ +PAUSED' <($C task ls)
-$C task resume c3; check "resume -> RUNNING" grep -qE '^c3 +[0-9]+ +RUNNING' <($C task ls)
-$C task kill -s TERM c3
-for _ in $(seq 50); do grep -qE '^c3 .*STOPPED' <($C task ls) && break; sleep 0.1; done
-check "kill TERM -> STOPPED" grep -qE '^c3 +[0-9]+ +STOPPED' <($C task ls)
-$C task delete c3 >/dev/null 2>&1; check "task delete" [ $? = 0 ]
-$C container delete c3; check "container delete" [ $? = 0 ]
-check "hull state dir empty" [ -z "$(ls -A "$RUNC_ROOT" 2>/dev/null | grep -v '^\.lock$')" ]
-rm -rf "$RUNC_ROOT"
-if [ $FAILS = 0 ]; then echo "containerd: all passed"; else echo "containerd: $FAILS failed"; fi
-[ $FAILS = 0 ]
+check_eq "ctr run: exit status reaches ctr" 3 "$rc"
+check_eq "ctr run: stdout" hello-ctr "$out"
+out=$(printf 'a\nb\n' | $C $RUN --rm "$T/rootfs" c2 sh -c 'wc -l')
+check_eq "ctr run: piped stdin" 2 "$(echo $out)"
+out=$(printf 'typed\n' | timeout 120 script -qec "$C $RUN --rm -t $T/rootfs c3 sh -c 'test -t 0 && echo TTY-OK; read x; echo got:\$x; exit 5'" /dev/null); rc=$?
+check_eq "ctr run -t: exit status" 5 "$rc"
+check_grep "ctr run -t: process on a tty" TTY-OK "$out"
+check_grep "ctr run -t: input reaches the process" got:typed "$out"
+
+# ---- a long-lived task: exec, ps, pause/resume, kill, delete ---------------------
+$C $RUN -d "$T/rootfs" c4 sh -c 'trap "exit 7" TERM; while :; do sleep 0.2; done'
+check "ctr run -d" wait_task c4 RUNNING
+PID=$($C task ls | awk '$1 == "c4" { print $2 }')
+check "task pid is a live process" kill -0 "${PID:-0}"
+case $(basename "$RUNTIME_BIN") in
+  hull*) check "task pid is hull's supervisor" grep -q supervise "/proc/$PID/cmdline" ;;
+esac
+out=$($C task exec --exec-id e1 c4 sh -c 'echo in-exec'); rc=$?
+check_eq "task exec: status and output" 0:in-exec "$rc:$out"
+$C task exec --exec-id e2 c4 sh -c 'sleep 0.2; exit 6'; rc=$?
+check_eq "task exec: exit status" 6 "$rc"
+out=$(timeout 120 script -qec "$C task exec -t --exec-id e3 c4 sh -c 'test -t 1 && echo EXEC-TTY'" /dev/null)
+check_grep "task exec -t: on a tty" EXEC-TTY "$out"
+check "task ps lists the process" [ "$($C task ps c4 | tail -n +2 | wc -l)" -ge 1 ]
+$C task pause c4; check "pause -> PAUSED" wait_task c4 PAUSED
+$C task exec --exec-id e4 c4 true >/dev/null 2>&1; check "exec into a paused task fails" [ $? != 0 ]
+$C task resume c4; check "resume -> RUNNING" wait_task c4 RUNNING
+$C task kill -s TERM c4; check "kill TERM -> STOPPED" wait_task c4 STOPPED
+out=$($C task delete c4 2>&1); rc=$?
+check_eq "task delete" 0 "$rc"
+check_grep "task delete reports the exit status 7" 'status(: | )7|^$' "$out"
+$C container delete c4; check "container delete" [ $? = 0 ]
+$C $RUN -d "$T/rootfs" c5 sleep 1000
+wait_task c5 RUNNING
+$C task kill -s KILL c5; check "kill KILL -> STOPPED" wait_task c5 STOPPED
+$C task delete c5 >/dev/null 2>&1; $C container delete c5 >/dev/null 2>&1
+check "runtime state dir empty" state_dir_empty
+
+# ---- the runtime's error reaches ctr ----------------------------------------------
+# A rootfs that does not exist: the runtime refuses the bundle; the shim
+# relays the last error of the runtime's --log json file.
+$C $RUN --rm "$T/no-such-rootfs" c6 true >/dev/null 2>"$T/err"; rc=$?
+check "run with a missing rootfs fails" [ $rc != 0 ]
+check_grep "the runtime's error names the rootfs" "no-such-rootfs" "$(cat "$T/err")"
+$C container delete c6 >/dev/null 2>&1
+check "runtime state dir empty after the failure" state_dir_empty
+
+# ---- contrib's runtime entry is what containerd reads -----------------------------
+for v in 2; do
+  f=contrib/containerd/config-v$v.toml
+  if [ ! -e "$f" ]; then fail "$f missing"; continue; fi
+  printf 'version = %s\nimports = ["%s"]\n' "$v" "$PWD/$f" > "$T/import-v$v.toml"
+  out=$(containerd --config "$T/import-v$v.toml" config dump 2>&1)
+  check_grep "$f: runtime hull is io.containerd.runc.v2" \
+    'runtimes\.hull\][^[]*runtime_type = "io\.containerd\.runc\.v2"' "$(tr '\n' ' ' <<<"$out")"
+  check_grep "$f: BinaryName" 'BinaryName = "/usr/local/bin/hull"' "$out"
+done
+
+check_summary containerd

@@ -221,6 +221,12 @@ pid_exited (struct host *h, void *arg)
   return h->exited[pid];
 }
 
+static bool
+output_has (struct host *h, void *arg)
+{
+  return strstr (h->out[14], arg) != NULL;
+}
+
 static uint32_t
 exec (struct host *h, const char *process_json, uint32_t out_stream)
 {
@@ -330,21 +336,26 @@ Test (agent, container_lifecycle)
   request (&h, &mb, HULL_OP_EXEC);
   hull_msgbuf_put_str (&mb, HULL_ATTR_PROCESS_JSON,
                        "{\"terminal\":true,\"consoleSize\":{\"height\":30,\"width\":100},"
-                       "\"args\":[\"sh\",\"-c\",\"stty size; sleep 1; stty size\"],"
+                       "\"args\":[\"sh\",\"-c\",\"stty size; read x; stty size\"],"
                        "\"cwd\":\"/\",\"env\":[\"PATH=/bin\"],\"user\":{\"uid\":0,\"gid\":0}}");
+  hull_msgbuf_put_u32 (&mb, HULL_ATTR_STREAM_STDIN, 15);
   hull_msgbuf_put_u32 (&mb, HULL_ATTR_STREAM_STDOUT, 14);
   hull_msgbuf_put_u32 (&mb, HULL_ATTR_TERMINAL, 1);
+  cr_assert_eq (hull_conn_stream_open (&h.conn, 15, HULL_STREAM_SEND, &err), 0);
   call (&h, &mb);
   cr_assert_not (h.resp_error, "exec terminal: %s", h.resp_msg);
   pid = h.resp_pid;
+  pump (&h, 0, output_has, "30 100\r\n");
   request (&h, &mb, HULL_OP_RESIZE);
   hull_msgbuf_put_u32 (&mb, HULL_ATTR_PID, pid);
   hull_msgbuf_put_u32 (&mb, HULL_ATTR_ROWS, 40);
   hull_msgbuf_put_u32 (&mb, HULL_ATTR_COLS, 120);
   call (&h, &mb);
   cr_assert_not (h.resp_error, "resize: %s", h.resp_msg);
+  cr_assert_eq (hull_conn_send_data (&h.conn, 15, "go\n", 3, &err), 3);
   pump (&h, 0, pid_exited, &pid);
-  cr_expect_str_eq (h.out[14], "30 100\r\n40 120\r\n");
+  /* The pty echoes what the host typed. */
+  cr_expect_str_eq (h.out[14], "30 100\r\ngo\r\n40 120\r\n");
 
   request (&h, &mb, HULL_OP_STATS);
   call (&h, &mb);

@@ -163,17 +163,17 @@ op_create (struct agent *a, const struct hull_msg *m, hull_error_t *err)
       return -1;
     }
   bool tty = c->config->process && c->config->process->terminal;
-  if (agent_io_setup (a, p, m, tty, &child, err) == 0 && tty
-      && c->config->process->has_console_size)
-    set_winsize (p->tty_fd, (unsigned) c->config->process->console_height,
-                 (unsigned) c->config->process->console_width);
-  if (p->tty_fd < 0 && tty)
+  if (agent_io_setup (a, p, m, tty, &child, err) < 0)
     {
       agent_io_close_child (&child);
       proc_drop_last (a);
       container_free (c);
       return -1;
     }
+  /* Before init runs: it may ask for its size at once. */
+  if (tty && c->config->process->has_console_size)
+    set_winsize (p->tty_fd, (unsigned) c->config->process->console_height,
+                 (unsigned) c->config->process->console_width);
   if (agent_spawn_init (c, &child, err) < 0)
     {
       agent_io_close_child (&child);
