@@ -93,8 +93,10 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC   ?= clang
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-FUZZ_LIB  := runtime/error.c $(wildcard runtime/protocol*.c runtime/container_mount_opts.c)
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(wildcard runtime/*.h)
+FUZZ_LIB  := runtime/error.c $(wildcard runtime/protocol*.c runtime/container_mount_opts.c \
+               runtime/json.c runtime/json_get.c runtime/oci_*.c runtime/resources_map.c \
+               vmm/virtqueue.c vmm/guest_mem.c)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(wildcard runtime/*.h vmm/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CFLAGS_COMMON) -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB) -lyajl
 $(BUILD)/fuzz/gen_protocol_seeds: tests/fuzz/gen_protocol_seeds.c $(FUZZ_LIB)

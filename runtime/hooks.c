@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,21 +41,38 @@ hook_child (const struct oci_hook *h, int in_fd)
   _exit (127);
 }
 
+/* A hook need not read its stdin: a hook that exits first must cost us
+ * neither the state write nor a SIGPIPE, whatever the caller's signal
+ * setup, so SIGPIPE is blocked around the write and a pending one that
+ * the write raised is consumed. */
 static void
 write_state (int fd, const char *json)
 {
   size_t len = strlen (json);
+  sigset_t pipe_set, old, pending;
+  bool was_pending;
+  const struct timespec zero = { 0, 0 };
 
+  sigemptyset (&pipe_set);
+  sigaddset (&pipe_set, SIGPIPE);
+  sigpending (&pending);
+  was_pending = sigismember (&pending, SIGPIPE);
+  pthread_sigmask (SIG_BLOCK, &pipe_set, &old);
   while (len > 0)
     {
       ssize_t n = write (fd, json, len);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
-        return; /* the hook need not read its stdin */
+        {
+          if (errno == EPIPE && ! was_pending)
+            sigtimedwait (&pipe_set, NULL, &zero);
+          break;
+        }
       json += n;
       len -= (size_t) n;
     }
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
 }
 
 /* Wait for pid, at most timeout_s seconds (<= 0: forever).  Returns the

@@ -195,9 +195,13 @@ svm_create (const struct sandbox_create_args *a, struct sandbox **out, int *pty_
       goto fail;
     }
   init->is_init = true;
-  if (vm_boot_prepare (sb, a, err) < 0 || vm_boot_start (sb, err) < 0
-      || vm_wait_ready (sb, sb->timeout_ms, err) < 0)
+  if (vm_boot_prepare (sb, a, err) < 0 || vm_boot_start (sb, err) < 0)
     goto fail;
+  if (vm_wait_ready (sb, sb->timeout_ms, err) < 0)
+    {
+      vm_console_tail (sb, err);
+      goto fail;
+    }
   if (a->run_host_hooks (a->ctx, err) < 0)
     goto fail;
   c = vm_call_new (sb, HULL_OP_CREATE, true);
@@ -214,6 +218,8 @@ svm_create (const struct sandbox_create_args *a, struct sandbox **out, int *pty_
   if (vm_call_run (sb, c, sb->timeout_ms, err) < 0)
     {
       c = NULL; /* consumed */
+      if ((*err)->status == EPIPE || (*err)->status == ETIMEDOUT)
+        vm_console_tail (sb, err);
       goto fail;
     }
   vm_call_free (hull_steal_ptr (&c));

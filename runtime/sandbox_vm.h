@@ -149,6 +149,8 @@ int vm_boot_start (struct sandbox *sb, hull_error_t *err);
  * and release the machine and virtiofsd. */
 void vm_boot_teardown (struct sandbox *sb);
 int64_t vm_now_ms (void);
+/* Append the end of the guest console log to *err. */
+void vm_console_tail (struct sandbox *sb, hull_error_t *err);
 
 /* sandbox_vm_io.c */
 int vm_io_start (struct sandbox *sb, hull_error_t *err);

@@ -203,7 +203,6 @@ create_machine (struct sandbox *sb, hull_error_t *err)
 int
 vm_boot_start (struct sandbox *sb, hull_error_t *err)
 {
-  cleanup_free char *sock = NULL;
   int sp[2], r;
 
   if (start_virtiofsd (sb, err) < 0 || create_machine (sb, err) < 0)
@@ -228,6 +227,38 @@ vm_boot_start (struct sandbox *sb, hull_error_t *err)
   log_debug (sb->log, "container `%s`: microVM started (kernel %s, initramfs %s)", sb->id,
              sb->settings.kernel, sb->settings.initramfs);
   return 0;
+}
+
+/* A guest that did not come up explains itself on its console: add the
+ * end of console.log to the error (the state dir goes with the failed
+ * create). */
+void
+vm_console_tail (struct sandbox *sb, hull_error_t *err)
+{
+  cleanup_free char *path = NULL, *msg = NULL;
+  cleanup_close int fd = -1;
+  char buf[1536], *start;
+  off_t size;
+  ssize_t n;
+
+  if (*err == NULL || asprintf (&path, "%s/console.log", sb->state_dir) < 0)
+    return;
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || (size = lseek (fd, 0, SEEK_END)) <= 0)
+    return;
+  n = pread (fd, buf, sizeof (buf) - 1,
+             size > (off_t) sizeof (buf) - 1 ? size - (off_t) sizeof (buf) + 1 : 0);
+  if (n <= 0)
+    return;
+  buf[n] = '\0';
+  start = size > n ? strchr (buf, '\n') : NULL;
+  start = start ? start + 1 : buf;
+  if (asprintf (&msg, "%s; the guest console ended with:\n%s", (*err)->msg ? (*err)->msg : "",
+                start)
+      < 0)
+    return;
+  free ((*err)->msg);
+  (*err)->msg = hull_steal_ptr (&msg);
 }
 
 /* Let the agent power the guest off (it syncs first), then make sure. */

@@ -120,7 +120,9 @@ vm_call_run (struct sandbox *sb, struct vm_call *c, int timeout_ms, hull_error_t
       pthread_mutex_unlock (&sb->lock);
       if (c->errmsg != NULL || c->errnum != 0)
         {
-          r = hull_error (err, c->errnum, "%s: %s", op, c->errmsg ? c->errmsg : "failed");
+          /* The agent's message already says why (with its strerror). */
+          r = hull_error (err, 0, "%s: %s", op, c->errmsg ? c->errmsg : "failed");
+          (*err)->status = c->errnum;
           vm_call_free (c);
           return r;
         }

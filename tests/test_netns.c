@@ -131,7 +131,8 @@ setup (void)
                             "ip -6 addr add fd00:30::2/64 dev eth0 nodad && "
                             "ip route add default via 172.30.0.1 && "
                             "ip route add 10.9.0.0/16 via 172.30.0.254 metric 50 && "
-                            "ip -6 route add default via fd00:30::1"), 0);
+                            "ip -6 route add default via fd00:30::1 && "
+                            "ip route add 192.168.77.0/24 dev eth0"), 0);
   cr_assert_eq (sh_in (out, "ip link set peer0 mtu 1400 up"), 0);
 }
 
@@ -180,7 +181,8 @@ Test (netns, discovers_interfaces_addresses_routes)
   const uint8_t mac[6] = { 0x02, 0x42, 0xac, 0x1e, 0x00, 0x02 };
   const uint8_t v4[4] = { 172, 30, 0, 2 }, gw4[4] = { 172, 30, 0, 1 };
   const uint8_t net9[4] = { 10, 9, 0, 0 }, gw9[4] = { 172, 30, 0, 254 };
-  bool seen_v4 = false, seen_v6 = false, def4 = false, def6 = false, r9 = false;
+  const uint8_t net77[4] = { 192, 168, 77, 0 };
+  bool seen_v4 = false, seen_v6 = false, def4 = false, def6 = false, r9 = false, r77 = false;
 
   cr_assert_eq (net->n_ifaces, 1, "lo is skipped, eth0 is found");
   e = &net->ifaces[0];
@@ -209,9 +211,13 @@ Test (netns, discovers_interfaces_addresses_routes)
       if (r->family == AF_INET && r->dst_len == 16 && memcmp (r->dst, net9, 4) == 0
           && memcmp (r->gateway, gw9, 4) == 0 && r->metric == 50)
         r9 = true;
+      if (r->family == AF_INET && r->dst_len == 24 && memcmp (r->dst, net77, 4) == 0
+          && !r->has_gateway && r->scope_link)
+        r77 = true;
     }
-  cr_assert (def4 && def6 && r9, "default v4 %d, default v6 %d, 10.9/16 %d", def4, def6, r9);
-  cr_assert_eq (e->n_routes, 3, "kernel prefix routes are left out, got %u", e->n_routes);
+  cr_assert (def4 && def6 && r9 && r77, "default v4 %d, default v6 %d, 10.9/16 %d, on-link %d",
+             def4, def6, r9, r77);
+  cr_assert_eq (e->n_routes, 4, "kernel prefix routes are left out, got %u", e->n_routes);
   teardown_ok (net);
   assert_no_residue ();
 }

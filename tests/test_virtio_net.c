@@ -354,6 +354,26 @@ Test (virtio_net, rx_without_buffers_reads_nothing)
   cr_assert_eq (host_queued (), 312, "the second frame was not read");
 }
 
+Test (virtio_net, rx_resumes_with_event_idx)
+{
+  uint8_t frame[200];
+  uint64_t a;
+  struct virtq_used_elem e;
+
+  start (BASE_FEATURES | MRG | (1ULL << VIRTIO_F_EVENT_IDX));
+  host_send (sizeof frame, 31, frame);
+  run_io ();
+  cr_assert_eq (host_queued (), 212);
+  /* The driver kicks only if avail_event asks for it: the starving device
+   * must have asked. */
+  a = td_post (&t, VIRTIO_NET_RXQ, 1024, true, NULL);
+  td_kick (&t, VIRTIO_NET_RXQ);
+  cr_assert_eq (t.kicks_suppressed, 0, "the kick was wanted");
+  cr_assert (td_used_next (&t, VIRTIO_NET_RXQ, &e));
+  cr_assert_eq (e.len, 212);
+  cr_assert_arr_eq (t.ram + a + 12, frame, sizeof frame);
+}
+
 Test (virtio_net, rx_waits_for_enough_buffers)
 {
   uint8_t frame[500], got[512];
