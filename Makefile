@@ -110,9 +110,18 @@ fuzz: $(FUZZ_BINS)
 deps:
 	scripts/install-deps
 
-unit: $(BUILD)/tests/unit $(FUZZ_BINS)
-	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
-	  $(BUILD)/tests/unit --jobs 2
+# Criterion re-executes the test binary by path for every test, so the run
+# uses a hard link of its own: a relink of build/tests/unit meanwhile (ld
+# replaces the file) would otherwise fail a spawn with "Could not spawn
+# test instance: Protocol error".  --jobs 2 (CI's cores); the suite is also
+# clean with --jobs 1.  Criterion's .timeout is refused: tests/watchdog.h.
+# test_container_agent runs build/hull-agent, hence that prerequisite.
+unit: $(BUILD)/tests/unit $(FUZZ_BINS) $(if $(AGENT_SRC),$(BUILD)/hull-agent)
+	@! grep -nE '^ *(Test|TestSuite|ParameterizedTest|Theory) *\(.*\.timeout *=' tests/test_*.c \
+	  || { echo "tests: bound a test with test_watchdog() (tests/watchdog.h), not .timeout"; exit 1; }
+	run=$(BUILD)/tests/.unit-run.$$$$; trap 'rm -f '$$run EXIT; trap 'exit 130' INT TERM; \
+	  ln -f $(BUILD)/tests/unit $$run && \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 $$run --jobs 2
 	for f in $(FUZZ_BINS); do $$f tests/fuzz/corpus/$${f##*/fuzz_}/* || exit 1; done
 	tests/check-schema.sh
 

@@ -32,11 +32,15 @@ C="$CTR --namespace hull-it"
 RUNC_ROOT=$T/runc-root
 # --runc-root keeps the runtime's state under our dir (default:
 # /run/containerd/runc/<namespace>), so "state dir empty" is checkable.
-RUN="run --runtime io.containerd.runc.v2 --runc-binary $RUNTIME_BIN --runc-root $RUNC_ROOT --rootfs"
+# ctr gives a --rootfs container no environment at all: set PATH.
+RUN="run --runtime io.containerd.runc.v2 --runc-binary $RUNTIME_BIN --runc-root $RUNC_ROOT --env PATH=/bin --rootfs"
 state_dir_empty () { [ -z "$(ls -A "$RUNC_ROOT" 2>/dev/null | grep -v '^\.lock$')" ]; }
 task_status () { $C task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'; }
-wait_task () {   # ID STATUS: up to 60 s
-  for _ in $(seq 300); do [ "$(task_status "$1")" = "$2" ] && return 0; sleep 0.2; done; return 1; }
+wait_task () {   # ID STATUS: up to 60 s; at once when there is no such task
+  local s
+  for _ in $(seq 300); do
+    s=$(task_status "$1"); [ "$s" = "$2" ] && return 0; [ -z "$s" ] && return 1; sleep 0.2
+  done; return 1; }
 
 # ---- run: output, exit status, stdin, tty -------------------------------------------
 out=$($C $RUN --rm "$T/rootfs" c1 sh -c 'echo hello-ctr; exit 3'); rc=$?
@@ -93,9 +97,10 @@ for v in 2; do
   if [ ! -e "$f" ]; then fail "$f missing"; continue; fi
   printf 'version = %s\nimports = ["%s"]\n' "$v" "$PWD/$f" > "$T/import-v$v.toml"
   out=$(containerd --config "$T/import-v$v.toml" config dump 2>&1)
-  check_grep "$f: runtime hull is io.containerd.runc.v2" \
-    'runtimes\.hull\][^[]*runtime_type = "io\.containerd\.runc\.v2"' "$(tr '\n' ' ' <<<"$out")"
-  check_grep "$f: BinaryName" 'BinaryName = "/usr/local/bin/hull"' "$out"
+  check_grep "$f: runtime hull is io.containerd.runc.v2" '^ *runtime_type = "io\.containerd\.runc\.v2"' \
+    "$(sed -n '/runtimes\.hull\]/,/^ *$/p' <<<"$out")"
+  check_grep "$f: runtime hull's BinaryName" '^ *BinaryName = "/usr/local/bin/hull"' \
+    "$(sed -n '/runtimes\.hull\.options\]/,/^ *$/p' <<<"$out")"
 done
 
 check_summary containerd

@@ -10,7 +10,10 @@
 # The busybox init checks the NIC's MAC and MTU, configures the address and
 # default route the harness found (passed on the command line, standing in
 # for hull-agent), pings the gateway, downloads the file and compares its
-# md5, then reboots.  Afterwards ctr must hold no tap and no qdisc.  The
+# md5, uploads one (HTTP POST to a CGI that answers the md5), then
+# reboots.  The guest's driver negotiates the checksum/TSO offloads, so both
+# directions carry 64 KiB TCP segments.  Afterwards ctr must hold no tap and
+# no qdisc.  The
 # host-lane checks of the same code are the Criterion suites netns/ and
 # virtio_net/ in build/tests/unit.
 set -u -o pipefail
@@ -150,6 +153,9 @@ ip route add default via "$(arg gw)"
 check "ping gateway" 'ping -c 3 -W 3 "$(arg gw)" >/dev/null'
 check "ping full-size" 'ping -c 2 -W 3 -s 1372 "$(arg gw)" >/dev/null'
 check "download" 'wget -q -O /tmp/big "http://$(arg gw):8080/big" && [ "$(md5sum < /tmp/big | cut -d" " -f1)" = "$(arg md5)" ]'
+# Upload: a CGI answers the md5 of what it got (text: wget posts strings).
+seq 1 400000 > /tmp/up
+check "upload" '[ "$(wget -q -O - --post-file /tmp/up "http://$(arg gw):8080/cgi-bin/up")" = "$(md5sum < /tmp/up | cut -d" " -f1)" ]'
 echo NETCHECK DONE
 reboot -f
 EOF
@@ -160,8 +166,11 @@ chmod 0755 "$D/init"
 # Explicitly: in the nested lane's L1 the kernel's own module autoload
 # cannot reach modprobe (L1 runs chrooted).  Built-in elsewhere: harmless.
 for m in tun veth sch_ingress cls_u32 act_mirred; do modprobe -q "$m" 2>/dev/null; done
-mkdir -p "$T/www"
+mkdir -p "$T/www/cgi-bin"
 head -c 3000000 /dev/urandom > "$T/www/big"
+printf '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\nhead -c "$CONTENT_LENGTH" | md5sum | cut -d" " -f1\n' \
+  > "$T/www/cgi-bin/up"
+chmod 0755 "$T/www/cgi-bin/up"
 MD5=$(md5sum < "$T/www/big" | cut -d' ' -f1)
 unshare -n sleep 3600 & CTR=$!; PIDS="$PIDS $CTR"
 unshare -n sleep 3600 & OUT=$!; PIDS="$PIDS $OUT"
@@ -188,7 +197,7 @@ rc=$?
 tr -d '\r' < "$OUTPUT" > "$OUTPUT.txt"
 problems=""
 [ "$rc" -eq 0 ] || problems="$problems; harness exited $rc"
-for c in "one nic" mac mtu "ping gateway" "ping full-size" download; do
+for c in "one nic" mac mtu "ping gateway" "ping full-size" download upload; do
   grep -q "^NETCHECK PASS $c\$" "$OUTPUT.txt" || problems="$problems; no PASS for '$c'"
 done
 grep -q '^NETCHECK DONE' "$OUTPUT.txt" || problems="$problems; init did not finish"

@@ -43,8 +43,8 @@ netns_tap_open (const char *name, hull_error_t *err)
     return hull_error (err, errno, "create tap `%s`", name);
   if (ioctl (fd, TUNSETVNETHDRSZ, &hdr) < 0)
     return hull_error (err, errno, "tap `%s`: set vnet header size", name);
-  /* No offloads: the kernel hands us complete, checksummed frames, which
-   * is all virtio_net.c offers the guest. */
+  /* No offloads until a guest driver asks for them: virtio_net.c turns on
+   * what it negotiated (TUNSETOFFLOAD) when the device starts. */
   if (ioctl (fd, TUNSETOFFLOAD, 0) < 0)
     return hull_error (err, errno, "tap `%s`: disable offloads", name);
   return hull_steal_fd (&fd);

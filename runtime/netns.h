@@ -7,8 +7,9 @@
  *   - records its name, MAC, MTU, addresses and routes (what hull-agent
  *     applies to the guest's virtio-net interface later),
  *   - creates a tap "tapN_hull" in the same netns (IFF_TAP | IFF_NO_PI |
- *     IFF_VNET_HDR, vnet header 12 bytes, no offloads, non-blocking), up,
- *     with the interface's MTU,
+ *     IFF_VNET_HDR, vnet header 12 bytes, non-blocking, offloads off until
+ *     virtio-net turns on those the guest driver negotiates), up, with the
+ *     interface's MTU,
  *   - adds a clsact qdisc to the interface and to the tap, and on each an
  *     ingress u32 match-all filter whose mirred action redirects the frame
  *     out of the other one.  Frames arriving on eth0 leave through the tap
@@ -115,8 +116,9 @@ int netns_teardown (struct netns_net *net, hull_error_t *err);
 int netns_to_json (const struct netns_net *net, char **out, size_t *len, hull_error_t *err);
 
 /* Open a new tap named name in the calling thread's netns (IFF_TAP |
- * IFF_NO_PI | IFF_VNET_HDR, vnet header 12 bytes, offloads off,
- * O_NONBLOCK | O_CLOEXEC).  Returns the fd. */
+ * IFF_NO_PI | IFF_VNET_HDR | IFF_TUN_EXCL, vnet header 12 bytes, offloads
+ * off, O_NONBLOCK | O_CLOEXEC).  Not persistent: closing the fd deletes
+ * it.  Returns the fd. */
 int netns_tap_open (const char *name, hull_error_t *err);
 
 #endif

@@ -29,6 +29,7 @@
 
 #include "runtime/netns.h"
 #include "tests/virtio_test_driver.h"
+#include "tests/watchdog.h"
 #include "vmm/virtio_net.h"
 
 #define ETH_P_TEST 0x88b5 /* IEEE 802 local experimental */
@@ -118,6 +119,7 @@ kill_holder (pid_t *pid)
 static void
 setup (void)
 {
+  test_watchdog (60);
   if (geteuid () != 0)
     cr_skip_test ("needs root for network namespaces");
   ctr = ns_holder ();
@@ -143,7 +145,7 @@ teardown (void)
   kill_holder (&out);
 }
 
-TestSuite (netns, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite (netns, .init = setup, .fini = teardown);
 
 static struct netns_net *
 setup_ok (void)

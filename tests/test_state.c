@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
@@ -121,9 +122,12 @@ Test (state, supervisor_liveness)
   r.supervisor_start++; /* same pid, another process: pid reuse */
   cr_assert_not (container_record_supervisor_alive (&r));
   child = fork ();
+  cr_assert_geq (child, 0);
   if (child == 0)
     _exit (0);
-  usleep (100000); /* a zombie is not alive */
+  /* A zombie is not alive: wait until it is one (WNOWAIT leaves it
+   * unreaped), however long the child takes to get there. */
+  cr_assert_eq (waitid (P_PID, (id_t) child, &(siginfo_t){ 0 }, WEXITED | WNOWAIT), 0);
   r.supervisor_pid = child;
   cr_assert_lt (proc_start_time (child, &r.supervisor_start), 0);
   cr_assert_not (container_record_supervisor_alive (&r));

@@ -2,6 +2,7 @@
  * through BAR 0 like a guest driver would, with the real virtiofsd serving
  * the queues: FUSE_INIT round trips, interrupts, reset, back-end death. */
 #include "tests/virtiofs_fixture.h"
+#include "tests/watchdog.h"
 
 /* ---- the virtio-fs device on its PCI transport, driven like a guest ---- */
 
@@ -100,8 +101,9 @@ note_error_msg (void *opaque, const char *msg)
   atomic_fetch_add (n, 1);
 }
 
-Test (virtio_fs, device_serves_fuse_through_virtiofsd, .timeout = 60)
+Test (virtio_fs, device_serves_fuse_through_virtiofsd)
 {
+  test_watchdog (60);
   struct env e;
   struct virtiofsd d;
   struct guest_mem m;
@@ -170,8 +172,9 @@ Test (virtio_fs, device_serves_fuse_through_virtiofsd, .timeout = 60)
   env_fini (&e);
 }
 
-Test (virtio_fs, backend_death_reported_and_start_refused, .timeout = 60)
+Test (virtio_fs, backend_death_reported_and_start_refused)
 {
+  test_watchdog (60);
   struct env e;
   struct virtiofsd d;
   struct guest_mem m;

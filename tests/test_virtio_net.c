@@ -112,7 +112,7 @@ Test (virtio_net, identity_and_config)
   cr_assert_eq (mtu, 1500);
 }
 
-Test (virtio_net, offers_no_offloads)
+Test (virtio_net, offers_tcp_offloads_only)
 {
   uint64_t f;
 
@@ -122,13 +122,11 @@ Test (virtio_net, offers_no_offloads)
   cr_assert (f & (1u << VIRTIO_NET_F_MTU));
   cr_assert (f & (1u << VIRTIO_NET_F_STATUS));
   cr_assert (f & (1u << VIRTIO_NET_F_MRG_RXBUF));
-  /* CSUM, GUEST_CSUM, GUEST_TSO4/6, GUEST_ECN, GUEST_UFO, HOST_TSO4/6,
-   * HOST_ECN, HOST_UFO, CTRL_VQ: none offered. */
-  cr_assert_eq (f & 0x3f83, 0, "offloads offered: 0x%llx", (unsigned long long) f);
+  /* CSUM, GUEST_CSUM, GUEST_TSO4/6, HOST_TSO4/6. */
+  cr_assert_eq (f & 0x7f83, 0x1983, "offloads offered: 0x%llx", (unsigned long long) f);
   cr_assert_eq (f & (1u << 17), 0, "no control queue");
-  /* A driver that wants a checksum offload anyway is refused. */
-  cr_assert_eq (td_negotiate (&t, BASE_FEATURES | (1ULL << VIRTIO_NET_F_CSUM))
-                    & VIRTIO_STATUS_FEATURES_OK, 0);
+  /* GUEST_UFO (10) was not offered: a driver asking for it is refused. */
+  cr_assert_eq (td_negotiate (&t, BASE_FEATURES | (1ULL << 10)) & VIRTIO_STATUS_FEATURES_OK, 0);
 }
 
 Test (virtio_net, bad_arguments_are_named)
@@ -250,6 +248,56 @@ Test (virtio_net, tx_waits_while_the_backend_is_full)
   cr_assert_eq (got, posted);
 }
 
+#define TSO_TX (BASE_FEATURES | (1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_HOST_TSO4))
+
+Test (virtio_net, tx_offload_header_reaches_the_tap)
+{
+  struct virtio_net_hdr h = { .flags = 1, .gso_type = 1 /* TCPV4 */, .hdr_len = 66,
+                              .gso_size = 1448, .csum_start = 34, .csum_offset = 16,
+                              .num_buffers = 7 };
+  struct virtio_net_hdr got_h;
+  uint8_t frame[3000], got[4000];
+  uint32_t lens[2] = { 12, sizeof frame };
+  const void *data[2] = { &h, frame };
+
+  start (TSO_TX);
+  make_frame (frame, sizeof frame, 8);
+  post_chain (VIRTIO_NET_TXQ, 2, lens, false, data, NULL);
+  td_kick (&t, VIRTIO_NET_TXQ);
+  cr_assert_eq (recv (sv[1], got, sizeof got, MSG_DONTWAIT), 12 + (ssize_t) sizeof frame);
+  memcpy (&got_h, got, 12);
+  cr_assert_eq (got_h.flags, 1);
+  cr_assert_eq (got_h.gso_type, 1);
+  cr_assert_eq (got_h.hdr_len, 66);
+  cr_assert_eq (got_h.gso_size, 1448);
+  cr_assert_eq (got_h.csum_start, 34);
+  cr_assert_eq (got_h.csum_offset, 16);
+  cr_assert_eq (got_h.num_buffers, 0);
+  cr_assert_arr_eq (got + 12, frame, sizeof frame);
+}
+
+Test (virtio_net, tx_unagreed_offloads_are_dropped)
+{
+  struct virtio_net_hdr v6 = { .flags = 1, .gso_type = 4 /* TCPV6: HOST_TSO6 not agreed */,
+                               .gso_size = 1400 };
+  struct virtio_net_hdr udp = { .flags = 1, .gso_type = 3 /* UDP */, .gso_size = 1400 };
+  struct virtio_net_hdr ecn = { .flags = 1, .gso_type = 0x81, .gso_size = 1400 };
+  struct virtio_net_hdr nocsum = { .gso_type = 1, .gso_size = 1400 };
+  uint8_t frame[200], got[400];
+  uint32_t lens[2] = { 12, sizeof frame };
+  const void *d[4][2] = { { &v6, frame }, { &udp, frame }, { &ecn, frame }, { &nocsum, frame } };
+  struct virtio_net_stats st;
+
+  start (TSO_TX);
+  make_frame (frame, sizeof frame, 2);
+  for (int i = 0; i < 4; i++)
+    post_chain (VIRTIO_NET_TXQ, 2, lens, false, d[i], NULL);
+  td_kick (&t, VIRTIO_NET_TXQ);
+  cr_assert_lt (recv (sv[1], got, sizeof got, MSG_DONTWAIT), 0);
+  virtio_net_get_stats (net, &st);
+  cr_assert_eq (st.tx_dropped, 4);
+}
+
 /* ---- receive ---- */
 
 static void
@@ -330,6 +378,75 @@ Test (virtio_net, rx_single_buffer_without_mrg)
   virtio_net_get_stats (net, &st);
   cr_assert_eq (st.rx_packets, 1);
   cr_assert_eq (st.rx_bytes, 100);
+}
+
+static void
+host_send_hdr (const struct virtio_net_hdr *h, size_t frame_len, uint8_t seed)
+{
+  uint8_t msg[12 + 4000];
+
+  memcpy (msg, h, 12);
+  make_frame (msg + 12, frame_len, seed);
+  cr_assert_eq (send (sv[1], msg, 12 + frame_len, 0), (ssize_t) (12 + frame_len));
+}
+
+Test (virtio_net, rx_offload_header_reaches_the_guest)
+{
+  struct virtio_net_hdr h = { .flags = 1, .gso_type = 1, .hdr_len = 66, .gso_size = 1448,
+                              .csum_start = 34, .csum_offset = 16 }, got;
+  uint64_t a;
+  struct virtq_used_elem e;
+
+  start (BASE_FEATURES | MRG | (1ULL << VIRTIO_NET_F_GUEST_CSUM)
+         | (1ULL << VIRTIO_NET_F_GUEST_TSO4));
+  a = td_post (&t, VIRTIO_NET_RXQ, 4096, true, NULL);
+  td_kick (&t, VIRTIO_NET_RXQ);
+  host_send_hdr (&h, 3000, 4);
+  run_io ();
+  cr_assert (td_used_next (&t, VIRTIO_NET_RXQ, &e));
+  cr_assert_eq (e.len, 3012);
+  memcpy (&got, t.ram + a, 12);
+  cr_assert_eq (got.flags, 1);
+  cr_assert_eq (got.gso_type, 1);
+  cr_assert_eq (got.gso_size, 1448);
+  cr_assert_eq (got.csum_start, 34);
+  cr_assert_eq (got.csum_offset, 16);
+  cr_assert_eq (got.num_buffers, 1);
+}
+
+Test (virtio_net, rx_unagreed_offloads_are_dropped)
+{
+  struct virtio_net_hdr tso6 = { .flags = 1, .gso_type = 4, .gso_size = 1400 };
+  struct virtio_net_stats st;
+  struct virtq_used_elem e;
+
+  /* GUEST_CSUM + GUEST_TSO4 but not TSO6. */
+  start (BASE_FEATURES | MRG | (1ULL << VIRTIO_NET_F_GUEST_CSUM)
+         | (1ULL << VIRTIO_NET_F_GUEST_TSO4));
+  td_post (&t, VIRTIO_NET_RXQ, 4096, true, NULL);
+  td_kick (&t, VIRTIO_NET_RXQ);
+  host_send_hdr (&tso6, 3000, 1);
+  host_send (60, 2, NULL);
+  run_io ();
+  cr_assert (td_used_next (&t, VIRTIO_NET_RXQ, &e));
+  cr_assert_eq (e.len, 72, "only the plain frame arrives");
+  virtio_net_get_stats (net, &st);
+  cr_assert_eq (st.rx_dropped, 1);
+}
+
+Test (virtio_net, rx_partial_checksum_needs_guest_csum)
+{
+  struct virtio_net_hdr partial = { .flags = 1, .csum_start = 34, .csum_offset = 16 };
+  struct virtio_net_stats st;
+
+  start (BASE_FEATURES | MRG);
+  td_post (&t, VIRTIO_NET_RXQ, 4096, true, NULL);
+  td_kick (&t, VIRTIO_NET_RXQ);
+  host_send_hdr (&partial, 100, 3);
+  run_io ();
+  cr_assert_eq (td_used_idx (&t, VIRTIO_NET_RXQ), 0);
+  virtio_net_get_stats (net, &st);
+  cr_assert_eq (st.rx_dropped, 1);
 }
 
 Test (virtio_net, rx_without_buffers_reads_nothing)

@@ -2,6 +2,7 @@
  * stopped by runtime/virtiofsd.c, driven by the vhost-user front-end, down
  * to one FUSE_INIT round trip through a split virtqueue in memfd RAM. */
 #include "tests/virtiofs_fixture.h"
+#include "tests/watchdog.h"
 
 static int
 setup_queue (struct vhost_user *vu, struct ring *r, uint32_t q, int kick,
@@ -97,8 +98,9 @@ mkdir_through_virtiofsd (struct env *e, bool readonly, const char *sandbox)
   return res;
 }
 
-Test (virtiofsd, readonly_enforced_on_the_host, .timeout = 30)
+Test (virtiofsd, readonly_enforced_on_the_host)
 {
+  test_watchdog (30);
   struct env e;
   char made[160];
 
@@ -114,8 +116,9 @@ Test (virtiofsd, readonly_enforced_on_the_host, .timeout = 30)
   env_fini (&e);
 }
 
-Test (virtiofsd, full_session_then_nothing_left, .timeout = 30)
+Test (virtiofsd, full_session_then_nothing_left)
 {
+  test_watchdog (30);
   struct env e;
   struct virtiofsd d;
   struct vhost_user vu;
@@ -187,8 +190,9 @@ Test (virtiofsd, full_session_then_nothing_left, .timeout = 30)
 
 /* Both sandbox modes work as root here; namespace mode runs a second
  * virtiofsd process that must go away too. */
-Test (virtiofsd, namespace_sandbox_session, .timeout = 30)
+Test (virtiofsd, namespace_sandbox_session)
 {
+  test_watchdog (30);
   struct env e;
   struct virtiofsd d;
   struct vhost_user vu;
@@ -301,8 +305,9 @@ Test (virtiofsd, bad_config_rejected_before_spawn)
   env_fini (&e);
 }
 
-Test (virtiofsd, socket_timeout_kills_the_child, .timeout = 20)
+Test (virtiofsd, socket_timeout_kills_the_child)
 {
+  test_watchdog (20);
   struct env e;
   struct virtiofsd d;
   hull_error_t err = NULL;
@@ -319,7 +324,11 @@ Test (virtiofsd, socket_timeout_kills_the_child, .timeout = 20)
             pidfile, script, script);
   cr_assert_eq (system (cmd), 0);
   struct virtiofsd_config cfg = { .binary = script, .source = e.src,
-                                  .socket_path = e.sock, .timeout_ms = 300 };
+                                  .socket_path = e.sock,
+                                  /* Long enough for the script to have
+                                   * started and spoken even on a loaded
+                                   * machine. */
+                                  .timeout_ms = 2000 };
   cr_assert_lt (virtiofsd_start (&d, &cfg, &err), 0);
   cr_assert_eq (err->status, ETIMEDOUT);
   cr_assert (strstr (hull_error_msg (&err), "never listening") != NULL, "%s",
@@ -341,8 +350,9 @@ note_error (void *opaque, const char *msg)
   atomic_fetch_add (n, 1);
 }
 
-Test (virtiofsd, killed_mid_session_reported, .timeout = 30)
+Test (virtiofsd, killed_mid_session_reported)
 {
+  test_watchdog (30);
   struct env e;
   struct virtiofsd d;
   struct vhost_user vu;
@@ -379,8 +389,9 @@ Test (virtiofsd, killed_mid_session_reported, .timeout = 30)
 }
 
 /* A request in flight when virtiofsd dies fails instead of hanging. */
-Test (virtiofsd, killed_before_request_fails_fast, .timeout = 30)
+Test (virtiofsd, killed_before_request_fails_fast)
 {
+  test_watchdog (30);
   struct env e;
   struct virtiofsd d;
   struct vhost_user vu;
@@ -405,8 +416,9 @@ Test (virtiofsd, killed_before_request_fails_fast, .timeout = 30)
 }
 
 /* PR_SET_PDEATHSIG: the supervisor dying takes virtiofsd with it. */
-Test (virtiofsd, dies_with_its_starter, .timeout = 30)
+Test (virtiofsd, dies_with_its_starter)
 {
+  test_watchdog (30);
   struct env e;
   int pfd[2];
   pid_t starter, vfs = 0;
@@ -463,8 +475,9 @@ Test (virtiofsd, socket_path_helper)
 /* Started from a supervisor-like process (every signal blocked, SIGTERM
  * ignored), virtiofsd still stops on SIGTERM, without the SIGKILL
  * fallback. */
-Test (virtiofsd, stops_gracefully_from_blocked_parent, .timeout = 30)
+Test (virtiofsd, stops_gracefully_from_blocked_parent)
 {
+  test_watchdog (30);
   struct env e;
   struct virtiofsd d;
   struct vhost_user vu;

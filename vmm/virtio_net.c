@@ -1,18 +1,26 @@
 /* virtio-net over a tap fd: queue 0 receives (tap -> guest), queue 1
  * transmits (guest -> tap).  Every frame crosses as one read/write of a
  * 12-byte virtio_net_hdr plus the Ethernet frame, so the tap's own vnet
- * header lines up with the guest's.  Since no offloads are offered, headers
- * are rewritten to "nothing special" both ways instead of trusting what the
- * other side put there. */
+ * header lines up with the guest's.
+ *
+ * Offloads: the tap's (TUNSETOFFLOAD) follow what the driver negotiated,
+ * so the kernel hands us partial checksums and TCP segments of up to 64 KiB
+ * only when the guest accepts them; the guest may send them only when it
+ * negotiated CSUM/HOST_TSO*, and the tap (virtio_net_hdr_to_skb) checks
+ * the offsets against the frame.  Every header is still checked against
+ * the negotiated features both ways, and frames that need something not
+ * agreed are dropped rather than passed on. */
 #include "vmm/virtio_net.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_tun.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -29,7 +37,14 @@
  * shared with the vCPUs' register accesses). */
 #define NET_RX_BUDGET 64
 #define NET_HDR_F_NEEDS_CSUM 1
+#define NET_HDR_F_DATA_VALID 2
 #define NET_HDR_GSO_NONE 0
+#define NET_HDR_GSO_TCPV4 1
+#define NET_HDR_GSO_TCPV6 4
+#define NET_HDR_GSO_ECN 0x80
+#define NET_OFFLOADS ((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM)        \
+                      | (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6) \
+                      | (1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6))
 
 struct virtio_net
 {
@@ -56,6 +71,7 @@ struct virtio_net
   struct iovec first_iov[NET_QUEUE_SIZE]; /* first buffer's, for num_buffers */
   unsigned first_niov;
   struct iovec tx_iov[NET_QUEUE_SIZE + 1];
+  struct virtio_net_hdr tx_hdr;
 
   struct virtio_net_stats stats;
 };
@@ -96,11 +112,36 @@ tap_send (struct virtio_net *n, struct iovec *iov, unsigned niov)
 
 /* Send one guest chain.  0: done with it (sent or dropped); -EAGAIN: the
  * backend is full, keep the chain for later. */
+/* May the header the guest wrote go to the tap?  Only what was agreed:
+ * partial checksums with CSUM, TCP segmentation with HOST_TSO4/6, no ECN
+ * or UDP segmentation (not offered). */
+static bool
+tx_hdr_ok (struct virtio_net *n, const struct virtio_net_hdr *h)
+{
+  struct virtio_dev *vdev = &n->vdev;
+
+  if ((h->flags & NET_HDR_F_NEEDS_CSUM) && !virtio_dev_has_feature (vdev, VIRTIO_NET_F_CSUM))
+    return false;
+  switch (h->gso_type)
+    {
+    case NET_HDR_GSO_NONE:
+      return true;
+    case NET_HDR_GSO_TCPV4:
+      return virtio_dev_has_feature (vdev, VIRTIO_NET_F_HOST_TSO4)
+             && (h->flags & NET_HDR_F_NEEDS_CSUM);
+    case NET_HDR_GSO_TCPV6:
+      return virtio_dev_has_feature (vdev, VIRTIO_NET_F_HOST_TSO6)
+             && (h->flags & NET_HDR_F_NEEDS_CSUM);
+    default:
+      return false;
+    }
+}
+
+/* Send one guest chain.  0: done with it (sent or dropped); -EAGAIN: the
+ * backend is full, keep the chain for later. */
 static int
 net_tx_one (struct virtio_net *n, const struct virtq_elem *elem)
 {
-  static const struct virtio_net_hdr plain = { .gso_type = NET_HDR_GSO_NONE };
-  struct virtio_net_hdr hdr;
   size_t skip = VIRTIO_NET_HDR_LEN;
   unsigned niov = 1;
   ssize_t r;
@@ -108,12 +149,13 @@ net_tx_one (struct virtio_net *n, const struct virtq_elem *elem)
   if (elem->out_len < VIRTIO_NET_HDR_LEN + NET_ETH_HLEN
       || elem->out_len > VIRTIO_NET_HDR_LEN + NET_FRAME_MAX)
     goto drop;
-  virtq_elem_read (elem, &hdr, sizeof hdr);
-  /* Checksum and segmentation offloads were not offered: a driver asking
-   * for them is broken, and the frame would leave unfinished. */
-  if ((hdr.flags & NET_HDR_F_NEEDS_CSUM) || hdr.gso_type != NET_HDR_GSO_NONE)
+  /* A copy: the guest may change its memory while the tap reads it. */
+  virtq_elem_read (elem, &n->tx_hdr, sizeof n->tx_hdr);
+  if (!tx_hdr_ok (n, &n->tx_hdr))
     goto drop;
-  n->tx_iov[0] = (struct iovec){ (void *) &plain, sizeof plain };
+  n->tx_hdr.flags &= NET_HDR_F_NEEDS_CSUM;
+  n->tx_hdr.num_buffers = 0;
+  n->tx_iov[0] = (struct iovec){ &n->tx_hdr, sizeof n->tx_hdr };
   for (unsigned i = 0; i < elem->out_num; i++)
     {
       struct iovec v = elem->iov[i];
@@ -280,21 +322,53 @@ rx_place_single (struct virtio_net *n, struct virtq *vq)
   return RX_DONE;
 }
 
+/* Make the tap's header fit what the driver agreed to; false: the frame
+ * needs an offload the guest does not do (e.g. queued before a reset that
+ * renegotiated), drop it. */
+static bool
+rx_hdr_fix (struct virtio_net *n, struct virtio_net_hdr *h)
+{
+  struct virtio_dev *vdev = &n->vdev;
+  bool csum = virtio_dev_has_feature (vdev, VIRTIO_NET_F_GUEST_CSUM);
+
+  h->num_buffers = 1;
+  if (!csum)
+    {
+      if (h->flags & NET_HDR_F_NEEDS_CSUM)
+        return false;
+      h->flags = 0; /* DATA_VALID only with GUEST_CSUM */
+    }
+  h->flags &= NET_HDR_F_NEEDS_CSUM | NET_HDR_F_DATA_VALID;
+  switch (h->gso_type)
+    {
+    case NET_HDR_GSO_NONE:
+      h->gso_size = 0;
+      return true;
+    case NET_HDR_GSO_TCPV4:
+      return virtio_dev_has_feature (vdev, VIRTIO_NET_F_GUEST_TSO4);
+    case NET_HDR_GSO_TCPV6:
+      return virtio_dev_has_feature (vdev, VIRTIO_NET_F_GUEST_TSO6);
+    default:
+      return false;
+    }
+}
+
 static enum rx_result
 rx_place (struct virtio_net *n)
 {
   struct virtq *vq = &n->vdev.vqs[VIRTIO_NET_RXQ];
-  struct virtio_net_hdr hdr = { .gso_type = NET_HDR_GSO_NONE, .num_buffers = 1 };
-  enum rx_result r;
+  struct virtio_net_hdr hdr;
 
-  /* The tap's header may say DATA_VALID or carry GSO fields; without the
-   * GUEST_CSUM/GUEST_TSO features the driver must see none of that. */
+  memcpy (&hdr, n->bounce, sizeof hdr);
+  if (!rx_hdr_fix (n, &hdr))
+    {
+      n->stats.rx_dropped++;
+      return RX_DONE;
+    }
   memcpy (n->bounce, &hdr, sizeof hdr);
   if (virtio_dev_has_feature (&n->vdev, VIRTIO_NET_F_MRG_RXBUF))
-    r = rx_place_merged (n, vq);
-  else
-    r = rx_place_single (n, vq);
-  return r;
+    return rx_place_merged (n, vq);
+  return rx_place_single (n, vq);
 }
 
 /* Read one frame into the bounce buffer; false when there is none now. */
@@ -394,11 +468,34 @@ net_tap_event (void *opaque, uint32_t events)
 
 /* ---- device ops ---- */
 
+/* Let the tap hand us only what the driver takes.  Not a tap (a socket
+ * in tests): nothing to configure. */
+static int
+net_tap_offload (struct virtio_net *n, uint64_t features)
+{
+  unsigned off = 0;
+
+  if (features & (1ULL << VIRTIO_NET_F_GUEST_CSUM))
+    {
+      off |= TUN_F_CSUM;
+      if (features & (1ULL << VIRTIO_NET_F_GUEST_TSO4))
+        off |= TUN_F_TSO4;
+      if (features & (1ULL << VIRTIO_NET_F_GUEST_TSO6))
+        off |= TUN_F_TSO6;
+    }
+  if (n->tap_is_socket || ioctl (n->tap_fd, TUNSETOFFLOAD, off) == 0)
+    return 0;
+  fprintf (stderr, "hull: virtio-net: tap offloads 0x%x: %s\n", off, strerror (errno));
+  return -1;
+}
+
 static int
 net_activate (struct virtio_dev *vdev)
 {
   struct virtio_net *n = vdev->priv;
 
+  if (net_tap_offload (n, vdev->features) < 0)
+    return -1;
   n->activated = true;
   net_arm (n);
   return 0;
@@ -423,6 +520,7 @@ net_reset (struct virtio_dev *vdev)
   n->activated = false;
   n->pending_len = 0;
   n->tx_blocked = false;
+  net_tap_offload (n, 0);
   net_arm (n); /* stops watching */
 }
 
@@ -431,7 +529,7 @@ static const struct virtio_dev_ops net_ops = {
   .device_id = VIRTIO_ID_NET,
   .pci_class = 0x020000, /* network controller, Ethernet */
   .features = (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_MTU)
-              | (1ULL << VIRTIO_NET_F_STATUS) | (1ULL << VIRTIO_NET_F_MRG_RXBUF),
+              | (1ULL << VIRTIO_NET_F_STATUS) | (1ULL << VIRTIO_NET_F_MRG_RXBUF) | NET_OFFLOADS,
   .config_size = NET_CONFIG_SIZE,
   .config_read = net_config_read,
   .activate = net_activate,

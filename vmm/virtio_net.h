@@ -1,15 +1,18 @@
 /* virtio-net (virtio 1.2 section 5.1) backed by a tap fd.
  *
  * One receive/transmit queue pair, no control queue.  Offered features:
- * VIRTIO_NET_F_MAC, F_MTU, F_STATUS (link always up) and F_MRG_RXBUF.
- * No checksum or segmentation offloads are offered (they are not tested
- * yet), so every packet is a complete, checksummed frame both ways.
+ * VIRTIO_NET_F_MAC, F_MTU, F_STATUS (link always up), F_MRG_RXBUF, and the
+ * checksum/TCP segmentation offloads CSUM, GUEST_CSUM, HOST_TSO4/6 and
+ * GUEST_TSO4/6 (no ECN, no UDP segmentation).  The tap's offloads are set
+ * (TUNSETOFFLOAD) from what the driver negotiated, at DRIVER_OK, and
+ * cleared on reset.
  *
  * The tap must be opened with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, its
- * vnet header size set to 12 (TUNSETVNETHDRSZ) and O_NONBLOCK; netns.c's
- * netns_tap_open does exactly that.  Any fd speaking the same framing
- * (each read/write is one 12-byte virtio_net_hdr + Ethernet frame) works,
- * which is how the unit tests use a SOCK_SEQPACKET socketpair.
+ * vnet header size set to 12 (TUNSETVNETHDRSZ); netns.c's netns_tap_open
+ * does exactly that.  The device sets O_NONBLOCK and the tap's offloads.
+ * A socket speaking the same framing (each message one 12-byte
+ * virtio_net_hdr + Ethernet frame) works too, without tap offloads: that is
+ * how the unit tests use a SOCK_SEQPACKET socketpair.
  *
  * Flow control: the tap is read only while the guest has receive buffers;
  * at most one frame is held (read but not yet placed) per device.  Guest
@@ -32,6 +35,10 @@ struct virtio_net;
 #define VIRTIO_NET_F_GUEST_CSUM 1
 #define VIRTIO_NET_F_MTU 3
 #define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_F_GUEST_TSO4 7
+#define VIRTIO_NET_F_GUEST_TSO6 8
+#define VIRTIO_NET_F_HOST_TSO4 11
+#define VIRTIO_NET_F_HOST_TSO6 12
 #define VIRTIO_NET_F_MRG_RXBUF 15
 #define VIRTIO_NET_F_STATUS 16
 
