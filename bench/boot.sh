@@ -2,14 +2,14 @@
 # bench/boot.sh [RUNS]   — boot-to-init time and VMM memory: hull vs QEMU.
 #
 # Boots build/guest/vmlinuz (make guest) with a one-binary initramfs
-# (busybox-static; /init prints BENCH-INIT-UP, sleeps 2 s, reboots) under
+# (busybox-static; /init prints BENCH-INIT-UP, sleeps 2 s, powers off) under
 #   hull:  build/hull boot --cpus 1 --memory 256
 #   qemu:  qemu-system-x86_64 -M microvm -accel kvm -cpu host -smp 1 -m 256
 # with the same kernel command line, RUNS times each (default 5),
 # alternating, and reports the median time from starting the VMM to the
 # init's first console line, the median time to exit, and the VMM's RSS
 # without guest RAM (smaps Rss minus the guest-RAM memfd mapping, sampled
-# 1 s after init's first line).  See bench/README.md for the method.
+# when init's first line arrives).  See bench/README.md for the method.
 #
 # Needs a KVM that boots stock kernels; on a PVM host (like the dev
 # machines) it re-runs itself inside integration/nested (one L1 for all).
@@ -31,7 +31,7 @@ case $RUNS in ''|*[!0-9]*) die "RUNS must be a number" ;; esac
 if [ -d /sys/module/kvm_pvm ] || ! grep -qwE 'vmx|svm' /proc/cpuinfo || [ ! -c /dev/kvm ]; then
   [ -z "${NESTED_L1:-}" ] || die "no usable KVM even inside L1"
   echo "bench: host KVM cannot boot stock kernels; running inside integration/nested" >&2
-  exec "$ROOT/integration/nested" "$0" "$RUNS"
+  NESTED_PRIVATE=$HULL:$GUEST/vmlinuz:$HERE/boot.sh exec "$ROOT/integration/nested" "$HERE/boot.sh" "$RUNS"
 fi
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/hull-bench.XXXXXX") || exit 1
@@ -43,7 +43,7 @@ cat > "$T/ir/init" <<'EOF'
 #!/bin/busybox sh
 /bin/busybox echo BENCH-INIT-UP
 /bin/busybox sleep 2
-/bin/busybox reboot -f
+/bin/busybox poweroff -f
 EOF
 chmod 0755 "$T/ir/init"
 (cd "$T/ir" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) > "$T/initrd.img"
@@ -58,22 +58,23 @@ rss_without_ram() {
 
 # measure NAME RAM_PATTERN CMD... -> "up_ms exit_ms rss_kib guest_kib rc"
 measure() {
-  local name=$1 pat=$2 start tpid vpid line up="" rss="- -" rc end
+  local name=$1 pat=$2 start tpid vpid="" line up="" rss="- -" rc end
   shift 2
   rm -f "$T/fifo" && mkfifo "$T/fifo"
   start=$(date +%s%N)
   timeout -k 5 120 "$@" < /dev/null > "$T/fifo" 2> "$T/$name.err" &
   tpid=$!
-  while IFS= read -r line; do
+  exec 8< "$T/fifo"
+  for _ in $(seq 100); do vpid=$(pgrep -P "$tpid" | head -n1); [ -n "$vpid" ] && break; sleep 0.05; done
+  while IFS= read -r line <&8; do
     case $line in
       *BENCH-INIT-UP*)
         up=$(( ($(date +%s%N) - start) / 1000000 ))
-        sleep 1
-        vpid=$(pgrep -P "$tpid" | head -n1)
-        [ -n "$vpid" ] && rss=$(rss_without_ram "$vpid" "$pat")
+        [ -n "${vpid:-}" ] && rss=$(rss_without_ram "$vpid" "$pat" 2>/dev/null)
         ;;
     esac
-  done < "$T/fifo"
+  done
+  exec 8<&-
   wait "$tpid"; rc=$?
   end=$(( ($(date +%s%N) - start) / 1000000 ))
   echo "${up:--} $end $rss $rc"

@@ -89,6 +89,7 @@ ip link set lo up 2>/dev/null
 # `ls -lR` reaches ~5000 lookups/s here.  (busybox `read` gets only the
 # first byte of this proc file, hence cat.)
 if [ "${NESTED_FD_LIMIT:-0}" -gt 0 ]; then
+  # shellcheck disable=SC2046  # splitting "NR\tFREE" is the point
   inodes() { set -- $(cat /newroot/proc/sys/fs/inode-nr); echo "$1"; }
   base=$(inodes)
   budget=$((NESTED_FD_LIMIT / 2))

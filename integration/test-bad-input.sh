@@ -19,7 +19,7 @@
 #
 # Prints PASS:/FAIL:/SKIP: lines; exits non-zero when anything failed.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 REPO=$PWD
 HULL=$REPO/build/hull
 HULL_TEST=$REPO/build/hull-test
@@ -62,8 +62,8 @@ skip () { echo "SKIP: $*"; }
 
 # What a case left behind, one line each; empty when clean.
 leftovers () { # taps_before
-  local d p
-  for d in $(ls -A "$ROOT" 2>/dev/null | grep -v '^\.lock$'); do echo "state dir $ROOT/$d"; done
+  local p
+  find "$ROOT" -mindepth 1 -maxdepth 1 ! -name .lock -printf 'state dir %p\n' 2>/dev/null
   for p in $(pids_of_test); do
     echo "process $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
   done
@@ -90,7 +90,7 @@ scrub () {
 # bad NAME PATTERN CMD...: CMD must fail cleanly with an error matching
 # PATTERN (grep -E) and leave nothing behind.
 bad () {
-  local name=$1 pat=$2 taps rc why= left
+  local name=$1 pat=$2 taps rc why='' left
   shift 2
   taps=$(host_taps)
   timeout -k 5 "$CASE_TIMEOUT" "$@" >"$T/out" 2>&1 </dev/null
@@ -120,7 +120,7 @@ bad () {
 
 H=("$HULL" --root "$ROOT")
 
-mkdir -p "$ROOT" "$T/rootfs"
+mkdir -p "$ROOT"
 # A config.json that is valid in every way, and the bundles derived from it.
 cat >"$T/base.json" <<'JSON'
 { "ociVersion": "1.2.0",
@@ -298,6 +298,16 @@ else
   cp "$(command -v busybox)" "$T/tb/rootfs/bin/busybox"
   for a in sh sleep true; do ln -s busybox "$T/tb/rootfs/bin/$a"; done
   edit "c['process']['args']=['sleep','300']; c['linux']['namespaces']=[]" >"$T/tb/config.json"
+  # The pid file is written after the container exists: its failure must
+  # take the container (state dir, supervisor) down again.
+  ht create --bundle "$T/tb" --pid-file "$T/no-such-dir/pid" pf >"$T/out" 2>&1; rc=$?
+  sleep 0.5
+  if [ $rc != 0 ] && ! died $rc && grep -qF "$T/no-such-dir/" "$T/out" \
+     && [ ! -e "$TROOT/pf" ] && [ "$(live_supervisors)" = 0 ]; then
+    pass "create: --pid-file in a missing directory leaves nothing (test backend)"
+  else
+    fail "create: --pid-file in a missing directory (exit $rc, state dir: $(find "$TROOT" -mindepth 1 -maxdepth 1 ! -name .lock | paste -sd ' ' -), supervisors: $(live_supervisors)) [$(head -c 300 "$T/out" | tr '\n' ' ')]"
+  fi
   if ! ht create --bundle "$T/tb" dup >"$T/out" 2>&1; then
     fail "test backend: create dup [$(head -c 300 "$T/out" | tr '\n' ' ')]"
   else
@@ -349,10 +359,10 @@ else
       fi
     fi
     ht delete -f dup >/dev/null 2>&1
-    if [ -z "$(ls -A "$TROOT" 2>/dev/null | grep -v '^\.lock$')" ]; then
+    if [ -z "$(find "$TROOT" -mindepth 1 -maxdepth 1 ! -name .lock 2>/dev/null)" ]; then
       pass "test backend: delete -f leaves no state dir"
     else
-      fail "test backend: delete -f leaves $(ls -A "$TROOT" | paste -sd ' ' -)"
+      fail "test backend: delete -f leaves $(find "$TROOT" -mindepth 1 -maxdepth 1 ! -name .lock | paste -sd ' ' -)"
     fi
   fi
 fi

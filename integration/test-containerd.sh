@@ -28,13 +28,18 @@ T=$DMN_DIR
 containerd_start "$RUNTIME_BIN" || { echo "FAIL: containerd: start"; exit 1; }
 pass "containerd started (${DMN_LAST_START_SECS} s)"
 rootfs_busybox "$T/rootfs" || { echo "FAIL: containerd: rootfs"; exit 1; }
+# -k: ctr forwards TERM to the task, which may ignore it.
 C="$CTR --namespace hull-it"
 RUNC_ROOT=$T/runc-root
 # --runc-root keeps the runtime's state under our dir (default:
 # /run/containerd/runc/<namespace>), so "state dir empty" is checkable.
 # ctr gives a --rootfs container no environment at all: set PATH.
 RUN="run --runtime io.containerd.runc.v2 --runc-binary $RUNTIME_BIN --runc-root $RUNC_ROOT --env PATH=/bin --rootfs"
-state_dir_empty () { [ -z "$(ls -A "$RUNC_ROOT" 2>/dev/null | grep -v '^\.lock$')" ]; }
+state_dir_empty () {
+  local left
+  left=$(ls -A "$RUNC_ROOT"/* 2>/dev/null | grep -v '^\.lock$')
+  [ -z "$left" ] || { echo "  left in $RUNC_ROOT: $left"; return 1; }
+}
 task_status () { $C task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'; }
 wait_task () {   # ID STATUS: up to 60 s; at once when there is no such task
   local s
@@ -46,8 +51,10 @@ wait_task () {   # ID STATUS: up to 60 s; at once when there is no such task
 out=$($C $RUN --rm "$T/rootfs" c1 sh -c 'echo hello-ctr; exit 3'); rc=$?
 check_eq "ctr run: exit status reaches ctr" 3 "$rc"
 check_eq "ctr run: stdout" hello-ctr "$out"
-out=$(printf 'a\nb\n' | $C $RUN --rm "$T/rootfs" c2 sh -c 'wc -l')
-check_eq "ctr run: piped stdin" 2 "$(echo $out)"
+# ctr never closes the task's stdin at EOF (the shim keeps the fifo open),
+# so the process reads what it needs and exits on its own.
+out=$(printf 'a\nb\n' | $C $RUN --rm "$T/rootfs" c2 sh -c 'read x; read y; echo $y$x')
+check_eq "ctr run: piped stdin" ba "$out"
 out=$(printf 'typed\n' | timeout 120 script -qec "$C $RUN --rm -t $T/rootfs c3 sh -c 'test -t 0 && echo TTY-OK; read x; echo got:\$x; exit 5'" /dev/null); rc=$?
 check_eq "ctr run -t: exit status" 5 "$rc"
 check_grep "ctr run -t: process on a tty" TTY-OK "$out"
@@ -74,7 +81,7 @@ $C task resume c4; check "resume -> RUNNING" wait_task c4 RUNNING
 $C task kill -s TERM c4; check "kill TERM -> STOPPED" wait_task c4 STOPPED
 out=$($C task delete c4 2>&1); rc=$?
 check_eq "task delete" 0 "$rc"
-check_grep "task delete reports the exit status 7" 'status(: | )7|^$' "$out"
+check_grep "task delete reports the exit status 7" 'exit code 7' "$out"
 $C container delete c4; check "container delete" [ $? = 0 ]
 $C $RUN -d "$T/rootfs" c5 sleep 1000
 wait_task c5 RUNNING

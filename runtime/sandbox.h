@@ -2,7 +2,7 @@
  * (runtime/supervisor.c) runs the container's processes.
  *
  * The production backend is a microVM with hull-agent as its PID 1
- * (runtime/sandbox_vm.c, not implemented yet: it fails clearly).  The host
+ * (runtime/sandbox_vm*.c, see sandbox_vm.h).  The host
  * test backend (runtime/sandbox_host_test.c, compiled only into
  * build/hull-test) runs the process spec as plain host child processes so
  * the CLI, supervisor, state, hooks and signals can be tested without a VM.

@@ -186,6 +186,7 @@ svm_create (const struct sandbox_create_args *a, struct sandbox **out, int *pty_
   struct vm_proc *init = proc_new ();
   struct vm_call *c = NULL;
   int master = -1;
+  int64_t t0;
 
   *out = NULL;
   *pty_master = -1;
@@ -197,11 +198,14 @@ svm_create (const struct sandbox_create_args *a, struct sandbox **out, int *pty_
   init->is_init = true;
   if (vm_boot_prepare (sb, a, err) < 0 || vm_boot_start (sb, err) < 0)
     goto fail;
+  t0 = vm_now_ms ();
   if (vm_wait_ready (sb, sb->timeout_ms, err) < 0)
     {
       vm_console_tail (sb, err);
       goto fail;
     }
+  log_debug (sb->log, "container `%s`: hull-agent answered %lld ms after the VM started", sb->id,
+             (long long) (vm_now_ms () - t0));
   if (a->run_host_hooks (a->ctx, err) < 0)
     goto fail;
   c = vm_call_new (sb, HULL_OP_CREATE, true);

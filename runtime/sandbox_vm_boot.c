@@ -295,11 +295,16 @@ vm_shutdown (struct sandbox *sb)
 void
 vm_boot_teardown (struct sandbox *sb)
 {
+  int64_t t0 = vm_now_ms ();
+
   if (sb->vm_thread_started)
     {
       vm_shutdown (sb);
       pthread_join (sb->vm_thread, NULL);
       sb->vm_thread_started = false;
+      log_debug (sb->log, "container `%s`: microVM stopped (%s: %s) %lld ms after shutdown began",
+                 sb->id, vm_exit_reason_name (sb->vm_reason), sb->vm_msg,
+                 (long long) (vm_now_ms () - t0));
     }
   else
     {

@@ -165,8 +165,8 @@ vm_wait_ready (struct sandbox *sb, int timeout_ms, hull_error_t *err)
   pthread_mutex_unlock (&sb->lock);
   return hull_error (err, ETIMEDOUT,
                      "the guest's hull-agent did not answer the handshake within %d ms "
-                     "(guest console log: %s/console.log; settings bootTimeoutMs)",
-                     timeout_ms, sb->state_dir);
+                     "(settings bootTimeoutMs)",
+                     timeout_ms);
 }
 
 uint32_t

@@ -97,7 +97,9 @@ Test (hooks, failure_stops_and_names_hook, .init = setup, .fini = teardown)
 
 Test (hooks, timeout, .init = setup, .fini = teardown)
 {
-  struct oci_hook h = sh_hook ("sleep 20", 1);
+  /* exec: the hook process itself sleeps, so the kill on timeout leaves
+   * no orphaned `sleep` holding the run's stdout and stderr open. */
+  struct oci_hook h = sh_hook ("exec sleep 20", 1);
   struct oci_hook_list list = { &h, 1 };
   hull_error_t err = NULL;
   time_t start = time (NULL);

@@ -118,7 +118,7 @@ JSON
   dockerd --config-file "$d/daemon.json" --data-root "$d/data" --exec-root "$d/exec" \
     -H "unix://$d/docker.sock" --pidfile "$d/docker.pid" >"$DMN_DIR/dockerd.log" 2>&1 &
   DMN_DOCKERD_PID=$!
-  DOCKER="timeout 120 docker -H unix://$d/docker.sock"
+  DOCKER="timeout -k 5 120 docker -H unix://$d/docker.sock"
   dmn_wait_ready dockerd "$DMN_DOCKERD_PID" $DOCKER info || return 1
   DMN_LAST_START_SECS=$(dmn_elapsed "$t0")
   dmn_log "dockerd started in $DMN_LAST_START_SECS s (storage $(dmn_storage_driver "$d/data"))"
@@ -158,7 +158,7 @@ TOML
   t0=$(dmn_now)
   containerd --config "$d/config.toml" >"$DMN_DIR/containerd.log" 2>&1 &
   DMN_CONTAINERD_PID=$!
-  CTR="timeout 120 ctr --address $d/c.sock"
+  CTR="timeout -k 5 120 ctr --address $d/c.sock"
   dmn_wait_ready containerd "$DMN_CONTAINERD_PID" $CTR version || return 1
   DMN_LAST_START_SECS=$(dmn_elapsed "$t0")
   dmn_log "containerd started in $DMN_LAST_START_SECS s"

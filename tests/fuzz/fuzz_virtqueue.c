@@ -268,8 +268,8 @@ device_io (struct fuzz *f, const struct virtq_elem *e, struct in *in)
   size_t skip = in_u8 (in) % 16, want = in_u16 (in) % IO_MAX, r, w;
 
   check_elem (f, e);
-  r = virtq_elem_read (e, f->io, IO_MAX);
-  CHECK (r == (e->out_len < IO_MAX ? e->out_len : IO_MAX));
+  r = virtq_elem_read (e, f->io, want);
+  CHECK (r == (e->out_len < want ? e->out_len : want));
   w = virtq_elem_write (e, skip, f->io, want);
   CHECK (w <= want && w + skip >= (e->in_len < skip + want ? e->in_len : skip + want));
   return (uint32_t) (w + skip);
