@@ -9,7 +9,8 @@
 #      cat, env/cwd/hostname, pid 1 in its namespace, the VM's own small
 #      RAM, a file written into the host rootfs, exit status 42
 #   B  `hull run` in the background: exec exit statuses 0/1/7, exec stdin,
-#      exec --env/--cwd, ps, then `hull kill B KILL` -> run exits 137
+#      exec --env/--cwd, ps, exec -t on a tty, pause/resume, then
+#      `hull kill B KILL` -> run exits 137
 #   C  process.terminal with --console-socket: on a tty of the requested
 #      size, exit status 0
 # After each: nothing left in the state dir, no supervisor or virtiofsd.
@@ -154,6 +155,14 @@ if wait_status b running "$RUN_B"; then
   out=$(hull exec b sh -c 'echo to-stderr >&2' 2>&1 >/dev/null)
   check "exec: stderr" [ "$out" = to-stderr ]
   check "ps lists the container's init" bash -c "'$HULL_BIN' --root '$STATE' ps --format json b | grep -q 1"
+  # A terminal exec on our own tty (script(1) gives us one).
+  out=$(timeout -k 5 "$RUN_TIMEOUT" script -qec "'$HULL_BIN' --root '$STATE' exec -t b sh -c 'test -t 0 && echo EXEC-ON-TTY; exit 3'" /dev/null); rc=$?
+  check "exec -t: exit status 3" [ "$rc" = 3 ]
+  check "exec -t: on a tty" grep -q EXEC-ON-TTY <<<"$out"
+  hull pause b; check "pause: paused" [ "$(status_of b)" = paused ]
+  hull exec b true 2>/dev/null; check "pause: exec refused while paused" [ $? != 0 ]
+  hull resume b; check "resume: running" [ "$(status_of b)" = running ]
+  check "resume: exec works again" [ "$(hull exec b echo again)" = again ]
   hull kill b KILL; check "kill KILL accepted" [ $? = 0 ]
 else
   fail "background run: never running ($(cat "$T/b.out" | tail -5))"

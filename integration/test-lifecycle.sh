@@ -118,6 +118,10 @@ hull create -b "$B" ../evil 2>"$T/err"; rc=$?
 check "invalid container id rejected" [ $rc != 0 ] && check "invalid id error" grep -q "invalid container id" "$T/err"
 hull create -b "$T/nonexistent" nb 2>"$T/err"; rc=$?
 check "missing bundle rejected" [ $rc != 0 ]
+mkdir -p "$T/nr" && sed 's|"path": "rootfs"|"path": "no-such-rootfs"|' "$T/st/config.json" > "$T/nr/config.json"
+hull create -b "$T/nr" nr 2>"$T/err"; rc=$?
+check "missing rootfs rejected" [ $rc != 0 ]
+check "missing rootfs error names it" grep -q "no-such-rootfs" "$T/err"
 check "nothing left after failed creates" state_dir_empty
 
 # ---- delete semantics ------------------------------------------------------

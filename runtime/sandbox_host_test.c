@@ -103,9 +103,8 @@ child_exec (const struct sandbox *sb, const struct oci_process *p, int keep_fds,
 {
   extern char **environ;
 
-  if (geteuid () == 0 && access (sb->rootfs, F_OK) == 0)
-    if (chroot (sb->rootfs) < 0)
-      child_fail (err_fd, "chroot", sb->rootfs);
+  if (geteuid () == 0 && chroot (sb->rootfs) < 0)
+    child_fail (err_fd, "chroot", sb->rootfs);
   if (chdir (p->cwd) < 0)
     child_fail (err_fd, "chdir", p->cwd);
   if (p->user.has_umask)
@@ -286,6 +285,11 @@ host_create (const struct sandbox_create_args *a, struct sandbox **out, int *pty
   *pty_master = -1;
   if (sb == NULL)
     return hull_error (err, ENOMEM, "host sandbox");
+  if (access (a->rootfs, F_OK) < 0)
+    {
+      free (sb);
+      return hull_error (err, errno, "root.path: rootfs `%s`", a->rootfs);
+    }
   *sb = (struct sandbox){ .epfd = epoll_create1 (EPOLL_CLOEXEC), .start_fd = -1, .err_fd = -1,
                           .config = a->config, .rootfs = strdup (a->rootfs),
                           .preserve_fds = a->preserve_fds, .log = a->log,

@@ -4,6 +4,7 @@
  *   sandbox_vm_boot.c  guest assets, virtiofsd, the machine and its thread
  *   sandbox_vm_io.c    the I/O thread: protocol connection, stdio relays,
  *                      exit events
+ *   sandbox_vm_stdio.c stdio relays between host fds and protocol streams
  *   sandbox_vm_call.c  requests from the supervisor thread to the I/O thread
  *   sandbox_vm_json.c  an OCI process as JSON (for exec)
  *
@@ -155,10 +156,22 @@ void vm_console_tail (struct sandbox *sb, hull_error_t *err);
 /* sandbox_vm_io.c */
 int vm_io_start (struct sandbox *sb, hull_error_t *err);
 void vm_io_stop (struct sandbox *sb);
+
+/* sandbox_vm_stdio.c (I/O thread) */
 /* Free a process and its relays (fds, buffers). */
 void vm_proc_free (struct vm_proc *p);
 /* Host stdio: a private non-blocking handle on fd (see the file). */
 int vm_relay_open (struct vm_relay *r, int fd, bool input, hull_error_t *err);
+/* Stdin: read what the stream's credit allows and send it; EOF -> FIN. */
+int vm_relay_input (struct sandbox *sb, struct vm_relay *r, hull_error_t *err);
+/* Close the host side and send FIN (idempotent). */
+int vm_relay_input_finish (struct sandbox *sb, struct vm_relay *r, hull_error_t *err);
+/* Output: write what the host fd takes, grant the credit back. */
+int vm_relay_flush (struct sandbox *sb, struct vm_relay *r, hull_error_t *err);
+/* DATA from the agent. */
+int vm_io_on_data (struct sandbox *sb, const struct hull_msg *m, hull_error_t *err);
+/* Forward host pty size changes of terminal processes. */
+int vm_io_winsize (struct sandbox *sb, hull_error_t *err);
 
 /* sandbox_vm_call.c */
 struct vm_call *vm_call_new (struct sandbox *sb, uint16_t op, bool with_container);

@@ -24,75 +24,6 @@
 #include "vmm/machine.h"
 
 #define IO_MAX_POLL 256
-#define IO_READ_CHUNK 16384
-
-/* ---- host stdio handles ---- */
-
-/* The supervisor's stdio is shared with whoever started the container (a
- * terminal, containerd's fifos): switching that open file to O_NONBLOCK
- * would change it for them too.  So pipes, fifos and character devices are
- * reopened through /proc/self/fd, which gives a new open file of the same
- * object that can be non-blocking alone; sockets use MSG_DONTWAIT per
- * call; regular files never block and keep their shared offset (and
- * O_APPEND) through a plain dup. */
-int
-vm_relay_open (struct vm_relay *r, int fd, bool input, hull_error_t *err)
-{
-  struct stat st;
-  char path[64];
-  int nfd;
-
-  r->fd = -1;
-  if (fstat (fd, &st) < 0)
-    return hull_error (err, errno, "stdio fd %d", fd);
-  if (S_ISSOCK (st.st_mode) || S_ISREG (st.st_mode) || S_ISBLK (st.st_mode))
-    {
-      r->sock = S_ISSOCK (st.st_mode);
-      nfd = fcntl (fd, F_DUPFD_CLOEXEC, 3);
-    }
-  else
-    {
-      snprintf (path, sizeof (path), "/proc/self/fd/%d", fd);
-      nfd = open (path, (input ? O_RDONLY : O_WRONLY) | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-      if (nfd < 0)
-        {
-          /* No reopen (e.g. a fifo whose other end is gone): fall back to
-           * a shared non-blocking dup; this open file is ours alone then
-           * in practice, as its peer has gone. */
-          nfd = fcntl (fd, F_DUPFD_CLOEXEC, 3);
-          if (nfd >= 0)
-            fcntl (nfd, F_SETFL, fcntl (nfd, F_GETFL) | O_NONBLOCK);
-        }
-    }
-  if (nfd < 0)
-    return hull_error (err, errno, "duplicate stdio fd %d", fd);
-  r->fd = nfd;
-  return 0;
-}
-
-static void
-relay_close (struct vm_relay *r)
-{
-  if (r->fd >= 0)
-    close (r->fd);
-  r->fd = -1;
-  free (r->buf);
-  r->buf = NULL;
-  r->off = r->len = 0;
-}
-
-void
-vm_proc_free (struct vm_proc *p)
-{
-  if (p == NULL)
-    return;
-  relay_close (&p->in);
-  relay_close (&p->out);
-  relay_close (&p->err);
-  if (p->tty >= 0)
-    close (p->tty);
-  free (p);
-}
 
 /* ---- the process table ---- */
 
@@ -144,121 +75,6 @@ proc_find (struct sandbox *sb, uint32_t proc)
     if (p->attached && (proc == SANDBOX_INIT ? p->is_init : (!p->is_init && p->proc == proc)))
       return p;
   return NULL;
-}
-
-static struct vm_relay *
-relay_by_stream (struct sandbox *sb, uint32_t stream)
-{
-  for (struct vm_proc *p = sb->procs; p != NULL; p = p->next)
-    {
-      if (p->out.stream == stream)
-        return &p->out;
-      if (p->err.stream == stream)
-        return &p->err;
-    }
-  return NULL;
-}
-
-/* ---- stdio relays ---- */
-
-static int
-input_finish (struct sandbox *sb, struct vm_relay *r, hull_error_t *err)
-{
-  if (r->fd >= 0)
-    close (r->fd);
-  r->fd = -1;
-  if (r->fin || r->stream == 0)
-    return 0;
-  r->fin = true;
-  return hull_conn_send_fin (&sb->conn, r->stream, err);
-}
-
-/* Host -> guest, as far as the stream's credit allows. */
-static int
-relay_input (struct sandbox *sb, struct vm_relay *r, hull_error_t *err)
-{
-  uint8_t buf[IO_READ_CHUNK];
-  size_t space = hull_conn_send_space (&sb->conn, r->stream);
-  ssize_t n;
-
-  if (space == 0)
-    return 0;
-  if (space > sizeof (buf))
-    space = sizeof (buf);
-  n = r->sock ? recv (r->fd, buf, space, MSG_DONTWAIT) : read (r->fd, buf, space);
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-    return 0;
-  if (n > 0)
-    return hull_conn_send_data (&sb->conn, r->stream, buf, (size_t) n, err) < 0 ? -1 : 0;
-  /* EOF, or EIO from a pty whose master was closed: close the stdin. */
-  return input_finish (sb, r, err);
-}
-
-/* Guest -> host: write what the host fd takes now, return the credit. */
-static int
-relay_flush (struct sandbox *sb, struct vm_relay *r, hull_error_t *err)
-{
-  while (r->len > 0)
-    {
-      ssize_t n;
-      if (r->fd < 0)
-        n = (ssize_t) r->len; /* the host reader is gone: discard */
-      else if (r->sock)
-        n = send (r->fd, r->buf + r->off, r->len, MSG_DONTWAIT | MSG_NOSIGNAL);
-      else
-        n = write (r->fd, r->buf + r->off, r->len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-        break;
-      if (n < 0)
-        {
-          close (r->fd);
-          r->fd = -1;
-          continue;
-        }
-      r->off += (size_t) n;
-      r->len -= (size_t) n;
-      if (hull_conn_consumed (&sb->conn, r->stream, (size_t) n, err) < 0)
-        return -1;
-    }
-  if (r->len == 0)
-    r->off = 0;
-  if (r->fin && r->len == 0 && r->stream != 0)
-    {
-      hull_conn_stream_close (&sb->conn, r->stream);
-      r->stream = 0;
-      if (r->fd >= 0)
-        close (r->fd);
-      r->fd = -1;
-    }
-  return 0;
-}
-
-static int
-io_on_data (struct sandbox *sb, const struct hull_msg *m, hull_error_t *err)
-{
-  struct vm_relay *r = relay_by_stream (sb, m->id);
-
-  if (r == NULL)
-    return 0; /* hull_conn only delivers DATA of open streams */
-  if (m->len > 0)
-    {
-      if (r->buf == NULL && (r->buf = malloc (VM_STREAM_WINDOW)) == NULL)
-        return hull_error (err, ENOMEM, "stream buffer");
-      if (r->off + r->len + m->len > VM_STREAM_WINDOW)
-        {
-          memmove (r->buf, r->buf + r->off, r->len);
-          r->off = 0;
-        }
-      if (r->len + m->len > VM_STREAM_WINDOW)
-        return hull_error (err, EPROTO, "stream %u: more data than its window", m->id);
-      memcpy (r->buf + r->off + r->len, m->payload, m->len);
-      r->len += m->len;
-    }
-  if (m->flags & HULL_FLAG_FIN)
-    r->fin = true;
-  return relay_flush (sb, r, err);
 }
 
 /* ---- requests and events ---- */
@@ -447,40 +263,6 @@ has_tty (struct sandbox *sb)
 
 /* The host pty's size is set by whoever holds its master (the console
  * socket's receiver): pass changes on to the guest's pty. */
-static int
-io_winsize (struct sandbox *sb, hull_error_t *err)
-{
-  for (struct vm_proc *p = sb->procs; p != NULL; p = p->next)
-    {
-      struct winsize ws;
-      struct hull_msgbuf mb;
-      uint32_t id;
-      int r;
-
-      if (p->tty < 0 || !p->attached || p->exited || ioctl (p->tty, TIOCGWINSZ, &ws) < 0
-          || ws.ws_row == 0 || ws.ws_col == 0 || (ws.ws_row == p->rows && ws.ws_col == p->cols))
-        continue;
-      p->rows = ws.ws_row;
-      p->cols = ws.ws_col;
-      pthread_mutex_lock (&sb->lock);
-      id = sb->next_id++;
-      if (sb->next_id == 0)
-        sb->next_id = 1;
-      pthread_mutex_unlock (&sb->lock);
-      hull_msgbuf_init (&mb, HULL_FRAME_REQUEST, HULL_OP_RESIZE, id);
-      hull_msgbuf_put_str (&mb, HULL_ATTR_CONTAINER_ID, sb->id);
-      if (!p->is_init)
-        hull_msgbuf_put_u32 (&mb, HULL_ATTR_PID, p->proc);
-      hull_msgbuf_put_u32 (&mb, HULL_ATTR_ROWS, ws.ws_row);
-      hull_msgbuf_put_u32 (&mb, HULL_ATTR_COLS, ws.ws_col);
-      r = hull_conn_send_msg (&sb->conn, &mb, err);
-      hull_msgbuf_free (&mb);
-      if (r < 0)
-        return -1;
-    }
-  return 0;
-}
-
 /* ---- queued calls ---- */
 
 static void
@@ -499,7 +281,7 @@ io_fin_call_locked (struct sandbox *sb, struct vm_call *c)
       call_fail_locked (sb, c, EINVAL, "the process has no stdin stream");
       return;
     }
-  if (input_finish (sb, &p->in, &e) < 0)
+  if (vm_relay_input_finish (sb, &p->in, &e) < 0)
     {
       call_fail_locked (sb, c, EPIPE, hull_error_msg (&e));
       hull_error_free (&e);
@@ -575,7 +357,7 @@ io_read_conn (struct sandbox *sb, hull_error_t *err)
         io_on_response (sb, m);
       else if (m->type == HULL_FRAME_EVENT)
         io_on_event (sb, m);
-      else if (m->type == HULL_FRAME_DATA && io_on_data (sb, m, err) < 0)
+      else if (m->type == HULL_FRAME_DATA && vm_io_on_data (sb, m, err) < 0)
         {
           r = -1;
           break;
@@ -678,13 +460,13 @@ io_step (struct sandbox *sb, char *why, size_t why_len, hull_error_t *err)
     {
       if (ps.fds[i].revents == 0)
         continue;
-      if ((ps.input[i] ? relay_input (sb, ps.relay[i], err) : relay_flush (sb, ps.relay[i], err))
+      if ((ps.input[i] ? vm_relay_input (sb, ps.relay[i], err) : vm_relay_flush (sb, ps.relay[i], err))
           < 0)
         return -1;
     }
   if ((ps.fds[0].revents & (POLLIN | POLLHUP | POLLERR)) && io_read_conn (sb, err) < 0)
     return -1;
-  if (io_winsize (sb, err) < 0)
+  if (vm_io_winsize (sb, err) < 0)
     return -1;
   io_report_exits (sb);
   return hull_conn_flush (&sb->conn, err) < 0 ? -1 : 0;

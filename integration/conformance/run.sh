@@ -17,8 +17,30 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib/check.sh"
 CHECK_PREFIX="conformance: "
-case $1 in /*) RT=$1 ;; *) RT=$(command -v "$1") || RT=$PWD/$1 ;; esac
+case $1 in /*) RT=$1 ;; */*) RT=$PWD/$1 ;; *) RT=$(command -v "$1") || RT=$PWD/$1 ;; esac
 [ -x "$RT" ] || { echo "FAIL: conformance: runtime $1 is not executable"; exit 1; }
+# Known differences (known-differences, one "RUNTIME<TAB>CHECK<TAB>WHY" a
+# line; RUNTIME is the first word of `--version`): such a check that fails
+# prints SKIP with the reason; one that passes is a FAIL, so the list
+# cannot go stale.  CONFORMANCE_STRICT=1 ignores the list.
+RT_NAME=$("$RT" --version 2>/dev/null | head -n1 | awk '{ print $1 }')
+known_difference () {   # CHECK: prints WHY when listed for this runtime
+  [ "${CONFORMANCE_STRICT:-0}" = 1 ] && return 1
+  awk -F '\t' -v rt="$RT_NAME" -v c="$1" '$1 == rt && $2 == c { print $3; found = 1 } END { exit !found }' \
+    "$HERE/known-differences"
+}
+pass () {
+  local why
+  if why=$(known_difference "$*"); then
+    echo "FAIL: $CHECK_PREFIX$* (passes, but is listed in known-differences: update it)"
+    CHECK_FAILS=$((CHECK_FAILS + 1))
+  else echo "PASS: $CHECK_PREFIX$*"; fi
+}
+fail () {
+  local why
+  if why=$(known_difference "$*"); then echo "SKIP: $CHECK_PREFIX$* (known difference of $RT_NAME: $why)"
+  else echo "FAIL: $CHECK_PREFIX$*"; CHECK_FAILS=$((CHECK_FAILS + 1)); fi
+}
 [ "$(id -u)" = 0 ] || { echo "FAIL: conformance: needs root"; exit 1; }
 command -v busybox >/dev/null || { echo "FAIL: conformance: needs busybox-static"; exit 1; }
 TO=${CONFORMANCE_TIMEOUT:-60}
@@ -58,11 +80,10 @@ cp "$T/hook.sh" "$RFS$T/hook.sh"
 [ -x "$RFS/bin/sh" ] || exit 1
 
 # mkbundle NAME ARGS_JSON [HOOKS_JSON] [EXTRA_TOP_LEVEL_JSON]: a bundle dir
-# sharing the rootfs (a symlink: the same files for every bundle).
+# whose root.path is the shared rootfs, absolute (runc refuses a symlink).
 mkbundle () {
   local d=$T/b-$1
   mkdir -p "$d"
-  ln -sfn "$RFS" "$d/rootfs"
   cat > "$d/config.json" <<JSON
 {
   "ociVersion": "1.0.2",
@@ -73,7 +94,7 @@ mkbundle () {
     "env": [ "PATH=/bin" ],
     "cwd": "/"
   },
-  "root": { "path": "rootfs", "readonly": false },
+  "root": { "path": "$RFS", "readonly": false },
   "hostname": "conformance",
   "mounts": [
     { "destination": "/proc", "type": "proc", "source": "proc" },
@@ -175,7 +196,7 @@ check "... and creates nothing" gone nocfg
 B=$(mkbundle badjson '["true"]'); echo '{ "ociVersion": ' > "$B/config.json"
 rt create --bundle "$B" badjson >/dev/null 2>&1; check "create with malformed config.json fails" [ $? != 0 ]
 check "... and creates nothing" gone badjson
-B=$(mkbundle noroot '["true"]'); sed -i 's|"path": "rootfs"|"path": "no-such-rootfs"|' "$B/config.json"
+B=$(mkbundle noroot '["true"]'); sed -i "s|\"path\": \"$RFS\"|\"path\": \"$T/no-such-rootfs\"|" "$B/config.json"
 rt create --bundle "$B" noroot 2>"$T/err" >/dev/null; check "create with a missing root.path fails" [ $? != 0 ]
 check "... and creates nothing" gone noroot
 check_grep "... and the error names the path" 'no-such-rootfs' "$(cat "$T/err")"
@@ -201,7 +222,7 @@ check_eq "create ran prestart, createRuntime, createContainer in order" \
 check_eq "create-time hooks got the state with status creating and the id" \
   "creating hooks creating hooks creating hooks" "$(awk '{ print $2, $3 }' "$L" 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
 rt start hooks; check "start with hooks" [ $? = 0 ]
-check "startContainer ran" [ -s "$RFS$CL" ] || [ -s "$CL" ]
+check "startContainer ran" eval '[ -s "$RFS$CL" ] || [ -s "$CL" ]'
 check "startContainer ran in the container's namespace (path resolved in the container)" [ -s "$RFS$CL" ]
 check_eq "startContainer got status created" "startContainer created hooks" "$(cat "$RFS$CL" "$CL" 2>/dev/null | head -n1)"
 check_eq "poststart ran after start, status running" "poststart running hooks" "$(sed -n 4p "$L" 2>/dev/null)"

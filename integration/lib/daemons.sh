@@ -25,6 +25,7 @@
 #      root's filesystem can hold it, else vfs).
 
 DMN_DIR=
+DMN_EXEC_DIR=
 DMN_CGROUP_PARENT=
 DMN_DOCKERD_PID=
 DMN_CONTAINERD_PID=
@@ -38,6 +39,11 @@ daemons_init () {
   [ "$(id -u)" = 0 ] || { dmn_log "needs root"; return 1; }
   DMN_DIR=$(mktemp -d /tmp/hull-it.XXXXXX) || return 1
   chmod 755 "$DMN_DIR"
+  # dockerd's exec root holds the runtime's --root: .../runtime-runc/moby/
+  # <64 hex id>/.  A runtime binding a unix socket there (hull's
+  # supervisor: <root>/<id>/sock) has 108 bytes for the whole path, so
+  # the exec root must be short, as /run/docker is in production.
+  DMN_EXEC_DIR=$(mktemp -d /run/hit.XXXXXX) || return 1
   DMN_CGROUP_PARENT=hull-it-${DMN_DIR##*.}
   trap daemons_teardown EXIT
   trap 'exit 130' INT TERM
@@ -92,10 +98,10 @@ dmn_storage_driver () {
 }
 
 dockerd_start () {
-  local bin=$1 t0 d=$DMN_DIR/docker
+  local bin=$1 t0 d=$DMN_DIR/docker e=$DMN_EXEC_DIR
   case $bin in /*) ;; *) dmn_log "runtime path must be absolute: $bin"; return 1 ;; esac
   [ -x "$bin" ] || { dmn_log "runtime $bin is not executable"; return 1; }
-  mkdir -p "$d/data" "$d/exec" || return 1
+  mkdir -p "$d/data" || return 1
   # cgroupfs driver: this host runs no systemd and has the v1 hybrid layout
   # (v1 controllers + a cgroup2 at /sys/fs/cgroup/unified), which the
   # cgroupfs driver handles.  A private cgroup parent lets teardown find
@@ -115,7 +121,7 @@ dockerd_start () {
 }
 JSON
   t0=$(dmn_now)
-  dockerd --config-file "$d/daemon.json" --data-root "$d/data" --exec-root "$d/exec" \
+  dockerd --config-file "$d/daemon.json" --data-root "$d/data" --exec-root "$e" \
     -H "unix://$d/docker.sock" --pidfile "$d/docker.pid" >"$DMN_DIR/dockerd.log" 2>&1 &
   DMN_DOCKERD_PID=$!
   DOCKER="timeout -k 5 120 docker -H unix://$d/docker.sock"
@@ -171,7 +177,7 @@ dmn_pids_naming_dir () {
   for p in /proc/[0-9]*; do
     p=${p#/proc/}
     [ "$p" = $$ ] || [ "$p" = "$BASHPID" ] && continue
-    tr '\0' ' ' 2>/dev/null < "/proc/$p/cmdline" | grep -qF "$DMN_DIR/" && echo "$p"
+    tr '\0' ' ' 2>/dev/null < "/proc/$p/cmdline" | grep -qF -e "$DMN_DIR/" -e "${DMN_EXEC_DIR:-$DMN_DIR}/" && echo "$p"
   done
 }
 
@@ -179,6 +185,10 @@ dmn_pids_naming_dir () {
 dmn_pids_in_cgroups () {
   [ -n "$DMN_CGROUP_PARENT" ] || return 0
   find /sys/fs/cgroup/*/"$DMN_CGROUP_PARENT" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u
+}
+
+dmn_mounts () {   # mount points under our dirs
+  awk -v d="$DMN_DIR/" -v e="$DMN_EXEC_DIR/" 'index($2, d) == 1 || (e != "/" && index($2, e) == 1) { print $2 }' /proc/self/mounts
 }
 
 dmn_stop_pid () {   # PID: TERM, up to 20 s, then KILL
@@ -220,11 +230,11 @@ daemons_teardown () {
   sleep 0.2
   # Mounts under the work dir, deepest first.
   for _ in 1 2 3; do
-    left=$(awk -v d="$DMN_DIR/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r)
+    left=$(dmn_mounts | sort -r)
     [ -z "$left" ] && break
     for m in $left; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
   done
-  left=$(awk -v d="$DMN_DIR/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts)
+  left=$(dmn_mounts)
   for p in /sys/fs/cgroup/*/"$DMN_CGROUP_PARENT"; do
     [ -d "$p" ] && find "$p" -depth -type d -exec rmdir {} + 2>/dev/null
   done
@@ -232,7 +242,7 @@ daemons_teardown () {
     echo "FAIL: daemon teardown (mounts left; keeping $DMN_DIR): $left"
     rc=1
   else
-    rm -rf "$DMN_DIR"
+    rm -rf "$DMN_DIR" "$DMN_EXEC_DIR"
   fi
   DMN_DIR=
   exit $rc
