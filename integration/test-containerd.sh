@@ -89,6 +89,17 @@ $C task kill -s KILL c5; check "kill KILL -> STOPPED" wait_task c5 STOPPED
 $C task delete c5 >/dev/null 2>&1; $C container delete c5 >/dev/null 2>&1
 check "runtime state dir empty" state_dir_empty
 
+# ---- production-length state paths ------------------------------------------------
+# Kubernetes: root /run/containerd/runc, namespace k8s.io, 64-hex ids.  The
+# runtime binds its unix sockets (107 bytes at most) somewhere under
+# <root>/<namespace>/<id>/; this root gives paths exactly that long.
+K8S_ROOT=$DMN_EXEC_DIR/rt00      # 20 bytes, as /run/containerd/runc
+LONGID=$(printf '%064d' 0 | tr 0 a)
+out=$($C run --runtime io.containerd.runc.v2 --runc-binary "$RUNTIME_BIN" --runc-root "$K8S_ROOT" \
+  --env PATH=/bin --rootfs --rm "$T/rootfs" "$LONGID" sh -c 'echo long-id-ok' 2>&1); rc=$?
+check_eq "ctr run: 64-char id under a root as long as Kubernetes' (status and output)" "0:long-id-ok" "$rc:$out"
+$C container delete "$LONGID" >/dev/null 2>&1
+
 # ---- the runtime's error reaches ctr ----------------------------------------------
 # A rootfs that does not exist: the runtime refuses the bundle; the shim
 # relays the last error of the runtime's --log json file.

@@ -9,7 +9,9 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
@@ -121,6 +123,35 @@ fill_record (struct supervisor *s, hull_error_t *err)
   return 0;
 }
 
+/* Host paths the config names are checked before the backend starts
+ * anything (virtiofsd, a VM), so a typo is reported against its field
+ * instead of surfacing later as a boot or handshake failure. */
+static int
+check_host_paths (const struct supervisor *s, hull_error_t *err)
+{
+  const struct oci_linux *l = s->config->linux_spec;
+  struct stat st;
+  struct statfs sf;
+
+  if (stat (s->rec.rootfs, &st) < 0)
+    return hull_error (err, errno, "root.path `%s`", s->rec.rootfs);
+  if (!S_ISDIR (st.st_mode))
+    return hull_error (err, ENOTDIR, "root.path `%s`", s->rec.rootfs);
+  for (size_t i = 0; l != NULL && i < l->n_namespaces; i++)
+    {
+      const char *p = l->namespaces[i].path;
+
+      if (p == NULL)
+        continue;
+      if (statfs (p, &sf) < 0)
+        return hull_error (err, errno, "linux.namespaces[%zu].path `%s`", i, p);
+      if (sf.f_type != NSFS_MAGIC)
+        return hull_error (err, EINVAL, "linux.namespaces[%zu].path `%s`: not a %s namespace",
+                           i, p, oci_ns_type_name (l->namespaces[i].type));
+    }
+  return 0;
+}
+
 static int
 create_sandbox (struct supervisor *s, hull_error_t *err)
 {
@@ -141,6 +172,8 @@ create_sandbox (struct supervisor *s, hull_error_t *err)
 
   if (s->config->process->terminal && s->args->console_socket == NULL)
     return hull_error (err, 0, "process.terminal is set but no --console-socket was given");
+  if (check_host_paths (s, err) < 0)
+    return -1;
   s->env_attempted = true;
   if (s->ops->create (&ca, &s->sb, &master, err) < 0)
     return -1;

@@ -158,11 +158,19 @@ resolve_bundle (const char *bundle, char **out, hull_error_t *err)
 {
   char path[PATH_MAX];
   cleanup_free char *cfg = NULL;
+  struct stat st;
 
   if (realpath (bundle != NULL ? bundle : ".", path) == NULL)
     return hull_error (err, errno, "bundle `%s`", bundle ? bundle : ".");
   if (asprintf (&cfg, "%s/config.json", path) < 0)
     return hull_error (err, ENOMEM, "bundle");
+  /* A FIFO or device would pass access() and then block the supervisor in
+   * open()/read() forever, with the CLI waiting on it: insist on a regular,
+   * readable file here, before anything is started. */
+  if (stat (cfg, &st) < 0)
+    return hull_error (err, errno, "bundle `%s`: config.json", path);
+  if (!S_ISREG (st.st_mode))
+    return hull_error (err, EINVAL, "bundle `%s`: config.json is not a regular file", path);
   if (access (cfg, R_OK) < 0)
     return hull_error (err, errno, "bundle `%s`: config.json", path);
   *out = strdup (path);

@@ -40,9 +40,10 @@ daemons_init () {
   DMN_DIR=$(mktemp -d /tmp/hull-it.XXXXXX) || return 1
   chmod 755 "$DMN_DIR"
   # dockerd's exec root holds the runtime's --root: .../runtime-runc/moby/
-  # <64 hex id>/.  A runtime binding a unix socket there (hull's
-  # supervisor: <root>/<id>/sock) has 108 bytes for the whole path, so
-  # the exec root must be short, as /run/docker is in production.
+  # <64 hex id>/, and a runtime binds unix sockets there (hull: sock,
+  # virtiofs-0.sock) with 107 bytes for the whole path.  /run/hit.XXXXXX
+  # is exactly as long as Docker's default exec root /var/run/docker, so
+  # socket paths here are as long as in production, no longer.
   DMN_EXEC_DIR=$(mktemp -d /run/hit.XXXXXX) || return 1
   DMN_CGROUP_PARENT=hull-it-${DMN_DIR##*.}
   trap daemons_teardown EXIT
