@@ -5,6 +5,7 @@
 #   make demo       the main job end to end: a container in a microVM
 # Sources are picked up by directory, so adding a file needs no Makefile edit.
 
+SHELL   := /bin/bash
 CC      ?= gcc
 BUILD   := build
 CFLAGS_COMMON := -std=gnu11 -D_GNU_SOURCE -I. -Wall -Wextra -Werror \
@@ -119,9 +120,13 @@ deps:
 unit: $(BUILD)/tests/unit $(FUZZ_BINS) $(if $(AGENT_SRC),$(BUILD)/hull-agent)
 	@! grep -nE '^ *(Test|TestSuite|ParameterizedTest|Theory) *\(.*\.timeout *=' tests/test_*.c \
 	  || { echo "tests: bound a test with test_watchdog() (tests/watchdog.h), not .timeout"; exit 1; }
-	run=$(BUILD)/tests/.unit-run.$$$$; trap 'rm -f '$$run EXIT; trap 'exit 130' INT TERM; \
+	run=$(BUILD)/tests/.unit-run.$$$$; trap 'rm -f '$$run' '$$run.log EXIT; trap 'exit 130' INT TERM; \
 	  ln -f $(BUILD)/tests/unit $$run && \
-	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 $$run --jobs 2
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 $$run --jobs 2 \
+	    2>&1 | tee $$run.log; rc=$${PIPESTATUS[0]}; \
+	  if grep -q 'ERROR: LeakSanitizer' $$run.log; then \
+	    echo "unit: LeakSanitizer reported a leak (Criterion does not fail the test for it)"; rc=1; fi; \
+	  rm -f $$run.log; exit $$rc
 	for f in $(FUZZ_BINS); do $$f tests/fuzz/corpus/$${f##*/fuzz_}/* || exit 1; done
 	tests/check-schema.sh
 

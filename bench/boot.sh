@@ -58,25 +58,38 @@ rss_without_ram() {
 
 # measure NAME RAM_PATTERN CMD... -> "up_ms exit_ms rss_kib guest_kib rc"
 measure() {
-  local name=$1 pat=$2 start tpid vpid="" line up="" rss="- -" rc end
+  local name=$1 pat=$2 start spid vpid="" line up="" rss="- -" rc end
   shift 2
-  rm -f "$T/fifo" && mkfifo "$T/fifo"
+  rm -f "$T/fifo" "$T/end" && mkfifo "$T/fifo"
+  # Read-write, so neither side can block on open whatever the VMM does.
+  exec 8<> "$T/fifo"
   start=$(date +%s%N)
-  timeout -k 5 120 "$@" < /dev/null > "$T/fifo" 2> "$T/$name.err" &
-  tpid=$!
-  exec 8< "$T/fifo"
-  for _ in $(seq 100); do vpid=$(pgrep -P "$tpid" | head -n1); [ -n "$vpid" ] && break; sleep 0.05; done
-  while IFS= read -r line <&8; do
-    case $line in
-      *BENCH-INIT-UP*)
-        up=$(( ($(date +%s%N) - start) / 1000000 ))
-        [ -n "${vpid:-}" ] && rss=$(rss_without_ram "$vpid" "$pat" 2>/dev/null)
-        ;;
-    esac
+  # The subshell stamps the exit time: the read loop below only notices it
+  # up to a second later.
+  ( timeout -k 5 120 "$@" < /dev/null > "$T/fifo" 2> "$T/$name.err"
+    echo "$? $(date +%s%N)" > "$T/end" ) &
+  spid=$!
+  for _ in $(seq 100); do
+    vpid=$(pgrep -P "$(pgrep -P "$spid" | head -n1)" 2>/dev/null | head -n1)
+    [ -n "$vpid" ] && break
+    sleep 0.05
+  done
+  while :; do
+    if IFS= read -r -t 1 line <&8; then
+      case $line in
+        *BENCH-INIT-UP*)
+          up=$(( ($(date +%s%N) - start) / 1000000 ))
+          [ -n "$vpid" ] && rss=$(rss_without_ram "$vpid" "$pat" 2>/dev/null)
+          ;;
+      esac
+    elif ! kill -0 "$spid" 2>/dev/null; then
+      break
+    fi
   done
   exec 8<&-
-  wait "$tpid"; rc=$?
-  end=$(( ($(date +%s%N) - start) / 1000000 ))
+  wait "$spid"
+  read -r rc end < "$T/end" || { rc=-; end=$start; }
+  end=$(( (end - start) / 1000000 ))
   echo "${up:--} $end $rss $rc"
 }
 

@@ -93,7 +93,8 @@ check "runtime state dir empty" state_dir_empty
 # Kubernetes: root /run/containerd/runc, namespace k8s.io, 64-hex ids.  The
 # runtime binds its unix sockets (107 bytes at most) somewhere under
 # <root>/<namespace>/<id>/; this root gives paths exactly that long.
-K8S_ROOT=$DMN_EXEC_DIR/rt00      # 20 bytes, as /run/containerd/runc
+# 19 bytes + namespace hull-it (7) = /run/containerd/runc (20) + k8s.io (6).
+K8S_ROOT=$DMN_EXEC_DIR/rt0
 LONGID=$(printf '%064d' 0 | tr 0 a)
 out=$($C run --runtime io.containerd.runc.v2 --runc-binary "$RUNTIME_BIN" --runc-root "$K8S_ROOT" \
   --env PATH=/bin --rootfs --rm "$T/rootfs" "$LONGID" sh -c 'echo long-id-ok' 2>&1); rc=$?

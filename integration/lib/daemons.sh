@@ -28,6 +28,7 @@ DMN_DIR=
 DMN_EXEC_DIR=
 DMN_CGROUP_PARENT=
 DMN_DOCKERD_PID=
+DMN_DOCKER_CTD_PID=
 DMN_CONTAINERD_PID=
 DMN_LAST_START_SECS=
 DOCKER=
@@ -121,8 +122,17 @@ dockerd_start () {
   "live-restore": false
 }
 JSON
+  # dockerd's own managed containerd gets a fixed, short start timeout
+  # that the nested lane (TCG) overruns; start it ourselves and wait.
   t0=$(dmn_now)
+  mkdir -p "$d/ctd-root" "$e/ctd" || return 1
+  dmn_containerd_config "$d/ctd-root" "$e/ctd" "$e/ctd/c.sock" > "$d/containerd.toml"
+  containerd --config "$d/containerd.toml" >"$DMN_DIR/docker-containerd.log" 2>&1 &
+  DMN_DOCKER_CTD_PID=$!
+  dmn_wait_ready docker-containerd "$DMN_DOCKER_CTD_PID" timeout 30 ctr --address "$e/ctd/c.sock" version \
+    || return 1
   dockerd --config-file "$d/daemon.json" --data-root "$d/data" --exec-root "$e" \
+    --containerd "$e/ctd/c.sock" \
     -H "unix://$d/docker.sock" --pidfile "$d/docker.pid" >"$DMN_DIR/dockerd.log" 2>&1 &
   DMN_DOCKERD_PID=$!
   DOCKER="timeout -k 5 120 docker -H unix://$d/docker.sock"
@@ -139,6 +149,20 @@ docker_import_busybox () {
   $DOCKER import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' "$DMN_DIR/busybox.tar" "$1" >/dev/null
 }
 
+# dmn_containerd_config ROOT STATE SOCKET: a private containerd's config.
+dmn_containerd_config () {
+  cat <<TOML
+version = 2
+root = "$1"
+state = "$2"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$3"
+[ttrpc]
+  address = "$3.ttrpc"
+TOML
+}
+
 # containerd_start RUNTIME_BIN: config.toml with a runtime entry "hull"
 # (io.containerd.runc.v2 + options.BinaryName) for the CRI plugin, the only
 # containerd component that reads runtime entries; ctr picks the binary
@@ -147,21 +171,14 @@ docker_import_busybox () {
 containerd_start () {
   local bin=$1 t0 d=$DMN_DIR/containerd
   mkdir -p "$d/root" "$d/state" "$d/runc" || return 1
-  cat > "$d/config.toml" <<TOML
-version = 2
-root = "$d/root"
-state = "$d/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$d/c.sock"
-[ttrpc]
-  address = "$d/c.sock.ttrpc"
+  { dmn_containerd_config "$d/root" "$d/state" "$d/c.sock"; cat <<TOML
 [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.hull]
   runtime_type = "io.containerd.runc.v2"
 [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.hull.options]
   BinaryName = "$bin"
   Root = "$d/runc"
 TOML
+  } > "$d/config.toml"
   t0=$(dmn_now)
   containerd --config "$d/config.toml" >"$DMN_DIR/containerd.log" 2>&1 &
   DMN_CONTAINERD_PID=$!
@@ -185,7 +202,9 @@ dmn_pids_naming_dir () {
 # Pids in our cgroup parent (container processes of a crashed daemon).
 dmn_pids_in_cgroups () {
   [ -n "$DMN_CGROUP_PARENT" ] || return 0
-  find /sys/fs/cgroup/*/"$DMN_CGROUP_PARENT" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u
+  # v1 (and the hybrid layout): /sys/fs/cgroup/<controller>/P; v2 (the
+  # nested lane's L1): /sys/fs/cgroup/P.
+  find /sys/fs/cgroup/"$DMN_CGROUP_PARENT" /sys/fs/cgroup/*/"$DMN_CGROUP_PARENT" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u
 }
 
 dmn_mounts () {   # mount points under our dirs
@@ -222,6 +241,7 @@ daemons_teardown () {
     done
   fi
   [ -n "$DMN_DOCKERD_PID" ] && dmn_stop_pid "$DMN_DOCKERD_PID"
+  [ -n "$DMN_DOCKER_CTD_PID" ] && dmn_stop_pid "$DMN_DOCKER_CTD_PID"
   [ -n "$DMN_CONTAINERD_PID" ] && dmn_stop_pid "$DMN_CONTAINERD_PID"
   # Whatever survived: shims, a managed containerd, container processes.
   for p in $(dmn_pids_in_cgroups) $(dmn_pids_naming_dir); do
@@ -236,7 +256,7 @@ daemons_teardown () {
     for m in $left; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
   done
   left=$(dmn_mounts)
-  for p in /sys/fs/cgroup/*/"$DMN_CGROUP_PARENT"; do
+  for p in /sys/fs/cgroup/"$DMN_CGROUP_PARENT" /sys/fs/cgroup/*/"$DMN_CGROUP_PARENT"; do
     [ -d "$p" ] && find "$p" -depth -type d -exec rmdir {} + 2>/dev/null
   done
   if [ -n "$left" ]; then
