@@ -31,7 +31,7 @@ case $RUNS in ''|*[!0-9]*) die "RUNS must be a number" ;; esac
 if [ -d /sys/module/kvm_pvm ] || ! grep -qwE 'vmx|svm' /proc/cpuinfo || [ ! -c /dev/kvm ]; then
   [ -z "${NESTED_L1:-}" ] || die "no usable KVM even inside L1"
   echo "bench: host KVM cannot boot stock kernels; running inside integration/nested" >&2
-  NESTED_PRIVATE=$HULL:$GUEST/vmlinuz:$HERE/boot.sh exec "$ROOT/integration/nested" "$HERE/boot.sh" "$RUNS"
+  exec "$ROOT/integration/nested" "$HERE/boot.sh" "$RUNS"
 fi
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/hull-bench.XXXXXX") || exit 1

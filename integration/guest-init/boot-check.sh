@@ -56,6 +56,8 @@ esac
 i=0
 while [ ! -c /dev/hvc0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 if [ -c /dev/hvc0 ]; then
+  # Let the serial console drain first: both end up on hull's stdout.
+  sleep 1
   echo "BOOTCHECK HVC $TOKEN" > /dev/hvc0 || fail "hvc0: write failed"
 else
   fail "hvc0: no /dev/hvc0"
