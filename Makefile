@@ -133,11 +133,14 @@ unit: $(BUILD)/tests/unit $(FUZZ_BINS) $(if $(AGENT_SRC),$(BUILD)/hull-agent)
 guest: $(if $(AGENT_SRC),$(BUILD)/hull-agent)
 	scripts/make-guest $(BUILD)/guest
 
-integration: all
+integration: all $(BUILD)/hull-test
 	integration/run
 
+# Builds use every core; the test runs themselves manage their own parallelism.
+JOBS := -j$(shell nproc 2>/dev/null || echo 2)
+
 test: deps
-	$(MAKE) all $(BUILD)/tests/unit
+	$(MAKE) $(JOBS) all $(BUILD)/tests/unit $(BUILD)/hull-test
 	$(MAKE) unit
 	$(MAKE) guest
 	$(MAKE) integration
