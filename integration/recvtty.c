@@ -2,12 +2,15 @@
  * --console-socket.  Listens on SOCKET, accepts one connection, expects
  * exactly one fd (the pty master) via SCM_RIGHTS, optionally writes INPUT
  * to it, then copies everything the pty prints to OUT until it closes.
- *   recvtty SOCKET OUT [INPUT] */
+ * With ROWS COLS, once the first output arrived it sets the master's window
+ * size to that (a terminal resized by its user, for the resize tests).
+ *   recvtty SOCKET OUT [INPUT [ROWS COLS]] */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -45,6 +48,7 @@ main (int argc, char **argv)
   int s, conn, master, out;
   char buf[4096];
   ssize_t n;
+  int resize = argc > 5;
 
   if (argc < 3 || strlen (argv[1]) >= sizeof (a.sun_path))
     return 2;
@@ -64,7 +68,17 @@ main (int argc, char **argv)
     return 1;
   /* EIO once the last slave fd is closed (the process exited). */
   while ((n = read (master, buf, sizeof (buf))) > 0 || (n < 0 && errno == EINTR))
-    if (n > 0 && write (out, buf, (size_t) n) != n)
-      return 1;
+    {
+      if (n > 0 && write (out, buf, (size_t) n) != n)
+        return 1;
+      if (n > 0 && resize)
+        {
+          struct winsize ws = { .ws_row = (unsigned short) atoi (argv[4]),
+                                .ws_col = (unsigned short) atoi (argv[5]) };
+          if (ioctl (master, TIOCSWINSZ, &ws) < 0)
+            return perror ("recvtty: TIOCSWINSZ"), 1;
+          resize = 0;
+        }
+    }
   return 0;
 }

@@ -9,10 +9,15 @@
 #      cat, env/cwd/hostname, pid 1 in its namespace, the VM's own small
 #      RAM, a file written into the host rootfs, exit status 42
 #   B  `hull run` in the background: exec exit statuses 0/1/7, exec stdin,
-#      exec --env/--cwd, ps, exec -t on a tty, pause/resume, then
-#      `hull kill B KILL` -> run exits 137
+#      exec --env/--cwd, ps, exec -t on a tty, pause/resume, 100 MiB of
+#      random bytes through exec's stdout intact, then `hull kill --all B
+#      KILL` -> run and a running exec exit 137
 #   C  process.terminal with --console-socket: on a tty of the requested
-#      size, exit status 0
+#      size, resized from the host side while it runs, exit status 0
+#   D  the process spec's features at once: user uid/gid/additionalGids,
+#      reduced capabilities, RLIMIT_NOFILE, a seccomp rule denying mkdir,
+#      a read-only root with a tmpfs for scratch, maskedPaths, hostname,
+#      exit status 1
 # After each: nothing left in the state dir, no supervisor or virtiofsd.
 # Prints PASS:/FAIL: lines, exits non-zero when anything failed.
 set -u -o pipefail
@@ -78,7 +83,10 @@ wait_status () { # ID STATUS PID: up to RUN_TIMEOUT s, while PID lives
 
 # ---- the rootfs: busybox-static, applets as symlinks ----------------------
 R=$T/rootfs
-mkdir -p "$R/bin" "$R/tmp" "$R/proc" "$R/sys" "$R/dev" "$R/out" "$R/etc"
+mkdir -p "$R/bin" "$R/tmp" "$R/proc" "$R/sys" "$R/dev" "$R/out" "$R/etc" "$R/scratch" "$R/rw"
+# D's user may write here, so only root.readonly can refuse it.
+chmod 0777 "$R/rw"
+echo SECRET > "$R/etc/secret"
 cp /bin/busybox "$R/bin/busybox"
 # Relative links: `busybox --install -s` would point them at this host path.
 for a in $(/bin/busybox --list); do [ -e "$R/bin/$a" ] || ln -s busybox "$R/bin/$a"; done
@@ -163,30 +171,95 @@ if wait_status b running "$RUN_B"; then
   hull exec b true 2>/dev/null; check "pause: exec refused while paused" [ $? != 0 ]
   hull resume b; check "resume: running" [ "$(status_of b)" = running ]
   check "resume: exec works again" [ "$(hull exec b echo again)" = again ]
-  hull kill b KILL; check "kill KILL accepted" [ $? = 0 ]
+  # 100 MiB of random bytes written inside, read back through exec's stdout.
+  start=$(date +%s)
+  inner=$(hull exec b sh -c 'dd if=/dev/urandom of=/tmp/big bs=1M count=100 2>/dev/null && md5sum /tmp/big' | cut -d' ' -f1)
+  hull exec b cat /tmp/big > "$T/big.recv"; rc=$?
+  echo "  100 MiB through exec: $(( $(date +%s) - start )) s"
+  check "large output: exec exit status 0" [ "$rc" = 0 ]
+  check "large output: 104857600 bytes arrived" [ "$(stat -c %s "$T/big.recv")" = 104857600 ]
+  check "large output: checksum matches the container's" \
+    [ "$(md5sum < "$T/big.recv" | cut -d' ' -f1)" = "${inner:-none}" ]
+  rm -f "$T/big.recv" "$R/tmp/big"
+  hull exec b sleep 1000 & EXEC_B=$!
+  sleep 2
+  hull kill --all b KILL; check "kill --all KILL accepted" [ $? = 0 ]
+  wait "$EXEC_B"; rc=$?
+  check "kill --all: the running exec exits 137 (got $rc)" [ "$rc" = 137 ]
 else
   fail "background run: never running ($(cat "$T/b.out" | tail -5))"
   hull kill b KILL 2>/dev/null
 fi
 wait "$RUN_B"; rc=$?
-check "kill KILL: run exits 137" [ "$rc" = 137 ]
+check "kill --all KILL: run exits 137" [ "$rc" = 137 ]
 check "kill: state dir empty" state_clean
 check "kill: no supervisor or virtiofsd left" procs_gone
 
 # ---- C: terminal through --console-socket -----------------------------------
 cc -Wall -Wextra -Werror -o "$T/recvtty" integration/recvtty.c || { echo "FAIL: container (build recvtty)"; exit 1; }
-B=$(mkbundle c true / sh -c 'test -t 0 && test -t 1 && echo IS-A-TTY; echo "size: $(stty size)"; exit 0') \
-  || { echo "FAIL: container (bundle c)"; exit 1; }
-"$T/recvtty" "$T/console.sock" "$T/console.out" & RECV=$!
+# recvtty resizes the terminal to 40x120 once the first line arrived.
+SCRIPT_C='echo "size: $(stty size)"; test -t 0 && test -t 1 && echo IS-A-TTY
+for _ in $(seq 240); do [ "$(stty size)" = "30 100" ] || break; sleep 0.5; done
+echo "resized: $(stty size)"; exit 0'
+B=$(mkbundle c true / sh -c "$SCRIPT_C") || { echo "FAIL: container (bundle c)"; exit 1; }
+"$T/recvtty" "$T/console.sock" "$T/console.out" "" 40 120 & RECV=$!
 for _ in $(seq 50); do [ -S "$T/console.sock" ] && break; sleep 0.1; done
 hull run --bundle "$B" --console-socket "$T/console.sock" c > "$T/c.out" 2>&1; rc=$?
 wait "$RECV"
 tr -d '\r' < "$T/console.out" > "$T/console.txt"
 check "terminal: exit status 0" [ "$rc" = 0 ]
 check "terminal: the process is on a tty" grep -q IS-A-TTY "$T/console.txt"
-check "terminal: consoleSize 30x100 applied" grep -q "size: 30 100" "$T/console.txt"
+check "terminal: consoleSize 30x100 applied" grep -q "^size: 30 100" "$T/console.txt"
+check "terminal: resize to 40x120 seen inside" grep -q "^resized: 40 120" "$T/console.txt"
 check "terminal: state dir empty" state_clean
 check "terminal: no supervisor or virtiofsd left" procs_gone
 [ "$rc" = 0 ] || { echo "  ---- c.out ----"; tail -5 "$T/c.out" | sed 's/^/  /'; }
+grep -q "^resized: 40 120" "$T/console.txt" || { echo "  ---- console ----"; tail -5 "$T/console.txt" | sed 's/^/  /'; }
+
+# ---- D: user, capabilities, rlimits, seccomp, read-only root, masks ---------
+SCRIPT_D='echo "uid: $(id -u) gid: $(id -g) groups: $(id -G)"
+sed -n "s/^\(Cap[A-Za-z]*\):[[:space:]]*/\1: /p" /proc/self/status
+echo "nofile: $(ulimit -Sn) $(ulimit -Hn)"
+echo "scratch: $(echo ok > /scratch/f && cat /scratch/f)"
+echo "seccomp: $(mkdir /scratch/d 2>&1)"
+echo "readonly: $(touch /rw/f 2>&1)"
+echo "masked: [$(cat /etc/secret 2>&1)]"
+echo "host: $(hostname)"
+exit 1'
+B=$(mkbundle d false / sh -c "$SCRIPT_D") || { echo "FAIL: container (bundle d)"; exit 1; }
+python3 - "$B/config.json" <<'PY' || { echo "FAIL: container (bundle d config)"; exit 1; }
+import json, sys
+c = json.load(open(sys.argv[1]))
+p = c["process"]
+p["user"] = {"uid": 1000, "gid": 1000, "additionalGids": [2000, 3000]}
+caps = ["CAP_CHOWN", "CAP_KILL"]
+p["capabilities"] = {k: caps for k in ("bounding", "effective", "permitted")}
+p["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 256, "hard": 512}]
+c["root"]["readonly"] = True
+c["mounts"].append({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
+                    "options": ["nosuid", "nodev", "mode=1777"]})
+l = c["linux"]
+l["maskedPaths"] = l.get("maskedPaths", []) + ["/etc/secret"]
+l["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+                "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
+                              "errnoRet": 1}]}
+json.dump(c, open(sys.argv[1], "w"), indent=1)
+PY
+hull run --bundle "$B" d > "$T/d.out" 2> "$T/d.err" < /dev/null; rc=$?
+check "features: run exit status 1" [ "$rc" = 1 ]
+check "features: user uid/gid/additionalGids" grep -qx "uid: 1000 gid: 1000 groups: 1000 2000 3000" "$T/d.out"
+# CAP_CHOWN (0) and CAP_KILL (5): 0x21.
+check "features: capabilities bounding" grep -qx "CapBnd: 0000000000000021" "$T/d.out"
+check "features: capabilities effective" grep -qx "CapEff: 0000000000000021" "$T/d.out"
+check "features: RLIMIT_NOFILE soft/hard" grep -qx "nofile: 256 512" "$T/d.out"
+check "features: tmpfs mount writable" grep -qx "scratch: ok" "$T/d.out"
+check "features: seccomp denies mkdir with EPERM" grep -q "^seccomp: .*Operation not permitted" "$T/d.out"
+check "features: root.readonly" grep -q "^readonly: .*Read-only file system" "$T/d.out"
+check "features: maskedPaths file reads empty" grep -qx "masked: \[\]" "$T/d.out"
+check "features: hostname" grep -qx "host: hull-test" "$T/d.out"
+check "features: state dir empty" state_clean
+check "features: no supervisor or virtiofsd left" procs_gone
+[ "$rc" = 1 ] && grep -q "^uid: 1000" "$T/d.out" || \
+  { echo "  ---- d.out/d.err ----"; cat "$T/d.out" "$T/d.err" | tail -20 | sed 's/^/  /'; }
 
 [ "$FAILS" = 0 ]

@@ -1,5 +1,5 @@
 # integration/lib/daemons.sh — private dockerd / containerd for integration
-# tests, sourced by integration/test-docker.sh and test-containerd.sh.
+# tests, sourced by integration/client-docker.sh and test-containerd.sh.
 #
 # Everything lives under one work dir ($DMN_DIR, short: unix socket paths
 # are limited to 107 bytes) and is torn down by daemons_teardown, which the

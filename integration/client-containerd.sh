@@ -5,8 +5,8 @@
 # (io.containerd.runc.v2) with the runc binary replaced by $HULL_RUNTIME_BIN
 # (default build/hull, which needs the vm lane).  Validate the harness on
 # any host with the control, or the host test backend:
-#   HULL_RUNTIME_BIN=/usr/sbin/runc integration/test-containerd.sh
-#   HULL_RUNTIME_BIN=build/hull-test integration/test-containerd.sh
+#   HULL_RUNTIME_BIN=/usr/sbin/runc integration/client-containerd.sh
+#   HULL_RUNTIME_BIN=build/hull-test integration/client-containerd.sh
 # Checks what the shim (go-runc) relies on: create/start with --pid-file,
 # exit statuses, a tty through --console-socket, exec (plain and tty), ps,
 # pause/resume, kill, delete, errors from the runtime's --log, and an empty

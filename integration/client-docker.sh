@@ -4,7 +4,7 @@
 # whose runtime "hull" is $HULL_RUNTIME_BIN (default build/hull; it runs
 # containers only where KVM boots stock kernels, hence the vm lane).  The
 # same script validates the harness on any host with the control:
-#   HULL_RUNTIME_BIN=/usr/sbin/runc integration/test-docker.sh
+#   HULL_RUNTIME_BIN=/usr/sbin/runc integration/client-docker.sh
 # Few containers (each is a microVM with hull), one daemon for all.
 # Prints PASS:/FAIL: lines; exits non-zero when anything failed.
 set -u
