@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
+#include "runtime/fdio.h"
 #include "runtime/console_socket.h"
 #include "runtime/json.h"
 #include "runtime/oci_config.h"
@@ -95,18 +96,6 @@ build_request (const struct exec_opts *o, bool *tty, hull_error_t *err)
   return g;
 }
 
-static void
-stdio_to_devnull (void)
-{
-  int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
-
-  if (null < 0)
-    return;
-  for (int fd = 0; fd < 3; fd++)
-    dup2 (null, fd);
-  close (null);
-}
-
 /* Connect, send the exec request, deal with the pty.  Fills r. */
 static int
 relay_start (const char *sock, const struct exec_opts *o, struct relay *r, pid_t *guest_pid,
@@ -139,7 +128,7 @@ relay_start (const char *sock, const struct exec_opts *o, struct relay *r, pid_t
       for (size_t i = 0; i < nr; i++)
         close (rfds[i]);
       /* The process has our stdio now: do not keep the pipes open. */
-      stdio_to_devnull ();
+      fdio_stdio_to_devnull ();
       return 0;
     }
   if (o->console_socket != NULL)
@@ -194,27 +183,6 @@ relay_signals (struct relay *r)
     }
 }
 
-/* Copy what is readable on `from` to `to`; false at EOF/error. */
-static bool
-copy_once (int from, int to)
-{
-  char buf[8192];
-  ssize_t n = read (from, buf, sizeof (buf));
-
-  if (n <= 0)
-    return n < 0 && errno == EINTR;
-  for (ssize_t off = 0; off < n;)
-    {
-      ssize_t w = write (to, buf + off, (size_t) (n - off));
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w < 0)
-        return false;
-      off += w;
-    }
-  return true;
-}
-
 /* The process has exited: print what it left in the pty. */
 static void
 relay_drain (struct relay *r)
@@ -222,7 +190,7 @@ relay_drain (struct relay *r)
   struct pollfd p = { .fd = r->master, .events = POLLIN };
 
   while (r->master >= 0 && poll (&p, 1, 100) > 0 && (p.revents & POLLIN)
-         && copy_once (r->master, 1))
+         && fdio_copy_once (r->master, 1))
     ;
 }
 
@@ -293,9 +261,9 @@ relay_loop (struct relay *r, hull_error_t *err)
               return m > 0 ? status
                            : hull_error (err, 0, "exec relay: the supervisor went away");
             }
-          else if (fd == r->master && ! copy_once (r->master, 1))
+          else if (fd == r->master && ! fdio_copy_once (r->master, 1))
             epoll_ctl (ep, EPOLL_CTL_DEL, r->master, NULL);
-          else if (fd == 0 && stdin_open && ! copy_once (0, r->master))
+          else if (fd == 0 && stdin_open && ! fdio_copy_once (0, r->master))
             {
               stdin_open = false;
               epoll_ctl (ep, EPOLL_CTL_DEL, 0, NULL);

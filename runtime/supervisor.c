@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
+#include "runtime/fdio.h"
 #include "runtime/console_socket.h"
 #include "runtime/hooks.h"
 #include "runtime/json.h"
@@ -181,20 +182,6 @@ create_sandbox (struct supervisor *s, hull_error_t *err)
       && console_socket_send_fd (s->args->console_socket, master, "/dev/ptmx", err) < 0)
     return -1;
   return 0;
-}
-
-/* The container has its own copies of the stdio it needs now; keeping
- * ours would hold the caller's pipes open after the container exits. */
-static void
-detach_stdio (void)
-{
-  int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
-
-  if (null < 0)
-    return;
-  for (int fd = 0; fd < 3; fd++)
-    dup2 (null, fd);
-  close (null);
 }
 
 static int
@@ -477,7 +464,9 @@ supervisor_main (const struct supervisor_args *a)
       supervisor_free (&s);
       return 1;
     }
-  detach_stdio ();
+  /* The container has its own copies of the stdio it needs now; keeping
+   * ours would hold the caller's pipes open after the container exits. */
+  fdio_stdio_to_devnull ();
   log_debug (s.log, "container `%s` created (supervisor %d)", a->id, (int) getpid ());
   report_ready (a->ready_fd, NULL);
   event_loop (&s);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
+#include "runtime/fdio.h"
 #include "runtime/console_socket.h"
 #include "runtime/supervisor_client.h"
 
@@ -57,24 +58,6 @@ run_console_unlink (char *path)
   free (path);
 }
 
-static bool
-pump (int from, int to)
-{
-  char buf[8192];
-  ssize_t n = read (from, buf, sizeof (buf));
-
-  if (n <= 0)
-    return n < 0 && errno == EINTR;
-  for (ssize_t off = 0; off < n;)
-    {
-      ssize_t w = write (to, buf + off, (size_t) (n - off));
-      if (w < 0 && errno != EINTR)
-        return false;
-      off += w > 0 ? w : 0;
-    }
-  return true;
-}
-
 static void
 copy_winsize (int master)
 {
@@ -101,9 +84,9 @@ relay_console (int master, int pfd, int sfd, pid_t child)
       if (poll (p, 4, -1) < 0 && errno != EINTR)
         return;
       if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
-        out_open = pump (master, 1);
+        out_open = fdio_copy_once (master, 1);
       if (p[3].revents & (POLLIN | POLLHUP | POLLERR))
-        in_open = pump (0, master);
+        in_open = fdio_copy_once (0, master);
       while ((p[1].revents & POLLIN) && read (sfd, &si, sizeof (si)) == sizeof (si))
         if (si.ssi_signo == SIGWINCH)
           copy_winsize (master);
@@ -111,7 +94,7 @@ relay_console (int master, int pfd, int sfd, pid_t child)
           kill (child, (int) si.ssi_signo);
       if (p[0].revents & POLLIN)
         {
-          while (out_open && (out_open = pump (master, 1)))
+          while (out_open && (out_open = fdio_copy_once (master, 1)))
             {
               struct pollfd q = { .fd = master, .events = POLLIN };
               if (poll (&q, 1, 0) <= 0)
