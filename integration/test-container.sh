@@ -17,7 +17,9 @@
 #   D  the process spec's features at once: user uid/gid/additionalGids,
 #      reduced capabilities, RLIMIT_NOFILE, a seccomp rule denying mkdir,
 #      a read-only root with a tmpfs for scratch, maskedPaths, hostname,
-#      exit status 1
+#      bind-mounted host directories (a read-write one the host sees the
+#      container's file in, a read-only one that refuses writes, a host
+#      file bind, copied in), exit status 1
 # After each: nothing left in the state dir, no supervisor or virtiofsd.
 # Prints PASS:/FAIL: lines, exits non-zero when anything failed.
 set -u -o pipefail
@@ -226,9 +228,17 @@ echo "seccomp: $(mkdir /scratch/d 2>&1)"
 echo "readonly: $(touch /rw/f 2>&1)"
 echo "masked: [$(cat /etc/secret 2>&1)]"
 echo "host: $(hostname)"
+echo "volrw: $(echo from-guest > /vrw/g && echo ok)"
+echo "volro: $(cat /vro/r) $(touch /vro/x 2>&1)"
+echo "filebind: $(cat /etc/fbind)"
 exit 1'
 B=$(mkbundle d false / sh -c "$SCRIPT_D") || { echo "FAIL: container (bundle d)"; exit 1; }
-python3 - "$B/config.json" <<'PY' || { echo "FAIL: container (bundle d config)"; exit 1; }
+# Volumes: host directories (0777: only the read-only share may refuse
+# uid 1000) and their mount points in the (read-only) rootfs.
+mkdir -p "$T/vrw" "$T/vro" "$R/vrw" "$R/vro" && chmod 0777 "$T/vrw" "$T/vro" \
+  && echo host-data > "$T/vro/r" && echo hostfile > "$T/hostfile" && touch "$R/etc/fbind" \
+  || { echo "FAIL: container (volume dirs)"; exit 1; }
+python3 - "$B/config.json" "$T" <<'PY' || { echo "FAIL: container (bundle d config)"; exit 1; }
 import json, sys
 c = json.load(open(sys.argv[1]))
 p = c["process"]
@@ -242,6 +252,12 @@ p["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 256, "hard": 512}]
 c["root"]["readonly"] = True
 c["mounts"].append({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
                     "options": ["nosuid", "nodev", "mode=1777"]})
+t = sys.argv[2]
+c["mounts"] += [
+    {"destination": "/vrw", "type": "bind", "source": t + "/vrw", "options": ["rbind", "rw"]},
+    {"destination": "/vro", "type": "bind", "source": t + "/vro", "options": ["rbind", "ro"]},
+    {"destination": "/etc/fbind", "type": "bind", "source": t + "/hostfile",
+     "options": ["rbind", "ro"]}]
 l = c["linux"]
 l["maskedPaths"] = l.get("maskedPaths", []) + ["/etc/secret"]
 l["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
@@ -263,6 +279,12 @@ check "features: seccomp denies mkdir with EPERM" grep -q "^seccomp: .*Operation
 check "features: root.readonly" grep -q "^readonly: .*Read-only file system" "$T/d.out"
 check "features: maskedPaths file reads empty" grep -qx "masked: \[\]" "$T/d.out"
 check "features: hostname" grep -qx "host: hull-test" "$T/d.out"
+check "volumes: read-write volume written inside" grep -qx "volrw: ok" "$T/d.out"
+check "volumes: the host sees the container's file" grep -qx from-guest "$T/vrw/g"
+check "volumes: read-only volume readable" grep -q "^volro: host-data " "$T/d.out"
+check "volumes: read-only volume refuses writes" \
+  bash -c "grep -q '^volro: host-data .*Read-only file system' '$T/d.out' && [ ! -e '$T/vro/x' ]"
+check "volumes: host file bind copied in" grep -qx "filebind: hostfile" "$T/d.out"
 check "features: state dir empty" state_clean
 check "features: no supervisor or virtiofsd left" procs_gone
 [ "$FAILS" = "$fails_before" ] || \

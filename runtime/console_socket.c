@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
+#include "runtime/unix_socket.h"
 
 int
 unix_send_with_fds (int sock, const void *data, size_t len, const int *fds, size_t nfds,
@@ -103,18 +104,13 @@ unix_recv_with_fds (int sock, void *buf, size_t cap, int *fds, size_t *nfds, hul
 int
 console_socket_send_fd (const char *path, int fd, const char *name, hull_error_t *err)
 {
-  struct sockaddr_un addr = { .sun_family = AF_UNIX };
   cleanup_close int sock = -1;
   const char *payload = name != NULL && name[0] != '\0' ? name : "/dev/ptmx";
 
-  if (strlen (path) >= sizeof (addr.sun_path))
-    return hull_error (err, ENAMETOOLONG, "console socket `%s`", path);
-  strcpy (addr.sun_path, path);
-  sock = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  /* The caller's path may be longer than sun_path, like the state dir. */
+  sock = unix_socket_connect (path, SOCK_STREAM | SOCK_CLOEXEC, err);
   if (sock < 0)
-    return hull_error (err, errno, "console socket `%s`: socket", path);
-  if (connect (sock, (struct sockaddr *) &addr, sizeof (addr)) < 0)
-    return hull_error (err, errno, "connect to console socket `%s`", path);
+    return hull_error_prefix (err, "console socket");
   if (unix_send_with_fds (sock, payload, strlen (payload), &fd, 1, err) < 0)
     return hull_error_prefix (err, "send pty master to console socket `%s`", path);
   return 0;

@@ -35,6 +35,15 @@
  * line tells the agent (hull.rootfs=TAG) to mount it at VM_GUEST_ROOTFS. */
 #define VM_ROOTFS_TAG "hullroot"
 #define VM_GUEST_ROOTFS "/run/hull/rootfs"
+/* Bind-mounted host directories travel as virtio-fs tags hullvol0, ...
+ * (sandbox_vm_vols.c); bounded so the guest's PCI slots and virtiofsd
+ * processes per container stay few. */
+#define VM_VOL_TAG_PREFIX "hullvol"
+#define VM_MAX_VOLS 8
+/* Bind-mounted host FILES up to this size are copied into a read-only
+ * share of their own (one more volume); larger ones are skipped. */
+#define VM_VOL_FILE_MAX (1u << 20)
+#define VM_MAX_VOL_FILES 16
 /* Receive window per stream: at most this much guest output waits in the
  * supervisor for a slow host reader. */
 #define VM_STREAM_WINDOW (64u * 1024)
@@ -97,6 +106,16 @@ struct vm_call
   struct vm_call *next;
 };
 
+struct vm_vol
+{
+  struct virtiofsd fsd;
+  struct virtio_fs *fs;
+  const char *source; /* host directory (borrowed) */
+  size_t mount_idx;   /* the first mount of this source; SIZE_MAX for the
+                         copied files' share */
+  bool readonly;
+};
+
 struct sandbox
 {
   char *id;
@@ -113,6 +132,13 @@ struct sandbox
   struct virtiofsd fsd;
   struct machine *m;
   struct virtio_fs *fs;
+  struct vm_vol vols[VM_MAX_VOLS];
+  size_t n_vols;
+  char *vols_cmdline; /* hull.vols=... for the agent, NULL before planning */
+  char *vol_files_dir;  /* <state_dir>/volfiles: copies of host-file binds,
+                           one per mount index, NULL when none */
+  size_t vol_files[VM_MAX_VOL_FILES];
+  size_t n_vol_files;
   int chan_guest, chan_host; /* socketpair: the port's end, ours */
   int console_fd;            /* guest console log in the state dir */
 
@@ -142,6 +168,15 @@ struct sandbox
   bool conn_init;
   struct vm_proc *procs;
 };
+
+/* sandbox_vm_vols.c: plan (which mounts, the command line words), then
+ * virtiofsd before the machine, devices before boot; teardown destroys
+ * the devices before the machine and stops the daemons after it. */
+int vm_vols_plan (struct sandbox *sb, hull_error_t *err);
+int vm_vols_start_daemons (struct sandbox *sb, hull_error_t *err);
+int vm_vols_add_devices (struct sandbox *sb, hull_error_t *err);
+void vm_vols_destroy_devices (struct sandbox *sb);
+void vm_vols_stop_daemons (struct sandbox *sb);
 
 /* sandbox_vm_boot.c */
 int vm_boot_prepare (struct sandbox *sb, const struct sandbox_create_args *a, hull_error_t *err);

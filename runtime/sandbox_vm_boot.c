@@ -184,7 +184,8 @@ create_machine (struct sandbox *sb, hull_error_t *err)
 
   vm_size (sb, &mc.cpus, &mc.memory_mib);
   if (asprintf (&console, "%s/console.log", sb->state_dir) < 0
-      || asprintf (&append, "quiet hull.rootfs=%s %s", VM_ROOTFS_TAG,
+      || asprintf (&append, "quiet hull.rootfs=%s %s %s", VM_ROOTFS_TAG,
+                   sb->vols_cmdline ? sb->vols_cmdline : "",
                    sb->settings.kernel_cmdline ? sb->settings.kernel_cmdline : "")
              < 0)
     return hull_error (err, ENOMEM, "kernel command line");
@@ -205,7 +206,8 @@ vm_boot_start (struct sandbox *sb, hull_error_t *err)
 {
   int sp[2], r;
 
-  if (start_virtiofsd (sb, err) < 0 || create_machine (sb, err) < 0)
+  if (vm_vols_plan (sb, err) < 0 || start_virtiofsd (sb, err) < 0
+      || vm_vols_start_daemons (sb, err) < 0 || create_machine (sb, err) < 0)
     return -1;
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
     return hull_error (err, errno, "socketpair");
@@ -214,6 +216,8 @@ vm_boot_start (struct sandbox *sb, hull_error_t *err)
   fcntl (sb->chan_host, F_SETFL, fcntl (sb->chan_host, F_GETFL) | O_NONBLOCK);
   if (virtio_fs_create (machine_vm (sb->m), VM_ROOTFS_TAG, sb->fsd.socket_path, &sb->fs, err) < 0)
     return hull_error_prefix (err, "virtio-fs for the rootfs");
+  if (vm_vols_add_devices (sb, err) < 0)
+    return -1;
   if (machine_console (sb->m) == NULL)
     return hull_error (err, ENODEV, "the microVM has no virtio-console");
   if (virtio_console_add_port (machine_console (sb->m), VM_AGENT_PORT, sb->chan_guest, err) < 0)
@@ -320,9 +324,11 @@ vm_boot_teardown (struct sandbox *sb)
   if (sb->fs != NULL)
     virtio_fs_destroy (sb->fs);
   sb->fs = NULL;
+  vm_vols_destroy_devices (sb);
   machine_destroy (sb->m);
   sb->m = NULL;
   virtiofsd_stop (&sb->fsd);
+  vm_vols_stop_daemons (sb);
   if (sb->chan_guest >= 0)
     close (sb->chan_guest);
   if (sb->chan_host >= 0)

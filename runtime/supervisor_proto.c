@@ -10,6 +10,7 @@
 #include "runtime/cleanup.h"
 #include "runtime/console_socket.h"
 #include "runtime/json.h"
+#include "runtime/unix_socket.h"
 
 yajl_gen
 proto_begin (void)
@@ -148,50 +149,21 @@ proto_recv (int sock, yajl_val *msg, int *fds, size_t *nfds, hull_error_t *err)
   return 1;
 }
 
-static int
-unix_addr (const char *path, struct sockaddr_un *addr, hull_error_t *err)
-{
-  memset (addr, 0, sizeof (*addr));
-  addr->sun_family = AF_UNIX;
-  if (strlen (path) >= sizeof (addr->sun_path))
-    return hull_error (err, ENAMETOOLONG, "socket path `%s`", path);
-  strcpy (addr->sun_path, path);
-  return 0;
-}
-
 int
 proto_listen (const char *path, hull_error_t *err)
 {
-  struct sockaddr_un addr;
-  cleanup_close int fd = -1;
-
-  if (unix_addr (path, &addr, err) < 0)
-    return -1;
-  fd = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0)
-    return hull_error (err, errno, "socket `%s`", path);
-  unlink (path);
-  if (bind (fd, (struct sockaddr *) &addr, sizeof (addr)) < 0)
-    return hull_error (err, errno, "bind `%s`", path);
-  if (listen (fd, 64) < 0)
-    return hull_error (err, errno, "listen `%s`", path);
-  return hull_steal_fd (&fd);
+  return unix_socket_listen (path, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                             64, err);
 }
 
 int
 proto_connect (const char *path, hull_error_t *err)
 {
-  struct sockaddr_un addr;
-  cleanup_close int fd = -1;
+  int fd = unix_socket_connect (path, SOCK_SEQPACKET | SOCK_CLOEXEC, err);
 
-  if (unix_addr (path, &addr, err) < 0)
-    return -1;
-  fd = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (fd < 0)
-    return hull_error (err, errno, "socket");
-  if (connect (fd, (struct sockaddr *) &addr, sizeof (addr)) < 0)
-    return hull_error (err, errno, "connect to supervisor `%s`", path);
-  return hull_steal_fd (&fd);
+    return hull_error_prefix (err, "supervisor");
+  return fd;
 }
 
 int

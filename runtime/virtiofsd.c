@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
+#include "runtime/unix_socket.h"
 
 #define VIRTIOFSD_MAX_ARGS 24
 #define VIRTIOFSD_LOG_TAIL 512
@@ -43,16 +45,17 @@ int
 virtiofsd_socket_path (char **out, const char *state_dir, unsigned index,
                        hull_error_t *err)
 {
-  struct sockaddr_un sa;
   char *p = NULL;
 
   if (asprintf (&p, "%s/virtiofs-%u.sock", state_dir, index) < 0)
     return hull_error (err, ENOMEM, "virtiofsd socket path");
-  if (strlen (p) >= sizeof (sa.sun_path))
+  /* Longer than sun_path is fine (see runtime/unix_socket.h); only a path
+   * no system call takes is refused. */
+  if (strlen (p) >= PATH_MAX)
     {
       hull_error (err, ENAMETOOLONG,
-                  "virtiofsd socket `%s` is longer than %zu bytes", p,
-                  sizeof (sa.sun_path) - 1);
+                  "virtiofsd socket `%s` is longer than %d bytes", p,
+                  PATH_MAX - 1);
       free (p);
       return -1;
     }
@@ -73,7 +76,6 @@ static int
 check_config (const struct virtiofsd_config *cfg, const char *binary,
               hull_error_t *err)
 {
-  struct sockaddr_un sa;
   struct stat st;
 
   if (cfg->source == NULL || cfg->source[0] == '\0')
@@ -91,7 +93,7 @@ check_config (const struct virtiofsd_config *cfg, const char *binary,
                        cfg->source);
   if (access (binary, X_OK) < 0)
     return hull_error (err, errno, "virtiofsd binary `%s`", binary);
-  if (strlen (cfg->socket_path) >= sizeof (sa.sun_path))
+  if (strlen (cfg->socket_path) >= PATH_MAX)
     return hull_error (err, ENAMETOOLONG, "virtiofsd socket `%s`",
                        cfg->socket_path);
   if (cfg->cache != NULL && !one_of (cfg->cache, "auto", "always", "none"))
@@ -166,13 +168,14 @@ argv_add (struct argv_buf *a, const char *fmt, ...)
 
 static int
 build_argv (struct argv_buf *a, const struct virtiofsd_config *cfg,
+            const char *sock_addr,
             const char *binary)
 {
   int r = 0;
 
   memset (a, 0, sizeof (*a));
   r |= argv_add (a, "%s", binary);
-  r |= argv_add (a, "--socket-path=%s", cfg->socket_path);
+  r |= argv_add (a, "--socket-path=%s", sock_addr);
   r |= argv_add (a, "-o");
   r |= argv_add (a, "source=%s", cfg->source);
   r |= argv_add (a, "-o");
@@ -380,14 +383,21 @@ virtiofsd_start (struct virtiofsd *d, const struct virtiofsd_config *cfg,
 {
   const char *binary = cfg->binary ? cfg->binary : VIRTIOFSD_DEFAULT_PATH;
   struct argv_buf a;
+  struct unix_addr ua;
   int r;
 
   virtiofsd_init (d);
   if (check_config (cfg, binary, err) < 0
       || remove_stale_socket (cfg->socket_path, err) < 0)
     return -1;
-  if (build_argv (&a, cfg, binary) < 0)
+  /* virtiofsd binds the socket itself: a path too long for sun_path is
+   * given to it as /proc/<our pid>/fd/<dir fd>/<name> (its own fds are
+   * closed before exec), valid while ua is held, i.e. until it listens. */
+  if (unix_addr_make (&ua, cfg->socket_path, getpid (), err) < 0)
+    return hull_error_prefix (err, "virtiofsd");
+  if (build_argv (&a, cfg, ua.sa.sun_path, binary) < 0)
     {
+      unix_addr_release (&ua);
       argv_free (&a);
       return hull_error (err, ENOMEM, "virtiofsd arguments");
     }
@@ -395,6 +405,7 @@ virtiofsd_start (struct virtiofsd *d, const struct virtiofsd_config *cfg,
   d->log_fd = open_log (cfg, err);
   if (d->socket_path == NULL || d->log_fd < 0)
     {
+      unix_addr_release (&ua);
       argv_free (&a);
       if (d->log_fd >= 0)
         hull_error (err, ENOMEM, "virtiofsd socket path");
@@ -405,6 +416,7 @@ virtiofsd_start (struct virtiofsd *d, const struct virtiofsd_config *cfg,
   argv_free (&a);
   if (r == 0)
     r = wait_socket (d, cfg, err);
+  unix_addr_release (&ua);
   if (r < 0)
     virtiofsd_stop (d);
   return r;

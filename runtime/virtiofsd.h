@@ -44,7 +44,8 @@ struct virtiofsd
 };
 
 /* Validates cfg (source must be a directory, binary executable, socket path
- * must fit a sockaddr_un and not be anything but a stale socket), starts
+ * may be longer than sun_path but must not be anything but a stale
+ * socket), starts
  * virtiofsd and waits until its socket exists.  On failure nothing is left:
  * no process, no socket; the error names the offending path and carries the
  * tail of virtiofsd's own message. */
@@ -61,8 +62,8 @@ void virtiofsd_init (struct virtiofsd *d);
 /* Reaps it if it exited; true while the process is alive. */
 bool virtiofsd_running (struct virtiofsd *d);
 
-/* "<state_dir>/virtiofs-<index>.sock", checked against the unix socket
- * path limit. */
+/* "<state_dir>/virtiofs-<index>.sock"; longer than sun_path is fine (it is
+ * bound through runtime/unix_socket.h), only PATH_MAX is refused. */
 int virtiofsd_socket_path (char **out, const char *state_dir, unsigned index,
                            hull_error_t *err);
 

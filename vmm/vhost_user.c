@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
+#include "runtime/unix_socket.h"
 #include "vmm/guest_mem.h"
 
 const char *
@@ -104,42 +105,42 @@ vhost_user_init_fd (struct vhost_user *vu, int fd, const char *name,
   return 0;
 }
 
-/* One connect attempt; returns 1 when it should be retried. */
+/* One connect attempt: the fd, or -1 with *retry set when the back-end is
+ * not there yet or bound but not listening yet. */
 static int
-try_connect (int fd, const struct sockaddr_un *addr, hull_error_t *err)
+try_connect (const char *path, bool *retry, hull_error_t *err)
 {
-  if (connect (fd, (const struct sockaddr *) addr, sizeof (*addr)) == 0)
-    return 0;
-  /* Not there yet, or bound but not listening yet. */
-  if (errno == ENOENT || errno == ECONNREFUSED || errno == EAGAIN
-      || errno == EINTR)
-    return 1;
-  return hull_error (err, errno, "vhost-user: connect to `%s`", addr->sun_path);
+  hull_error_t e = NULL;
+  int fd = unix_socket_connect (path, SOCK_STREAM | SOCK_CLOEXEC, &e);
+  int code = fd < 0 && e != NULL ? e->status : 0;
+
+  *retry = fd < 0 && (code == ENOENT || code == ECONNREFUSED
+                      || code == EAGAIN || code == EINTR);
+  if (fd < 0 && !*retry)
+    {
+      *err = e;
+      return hull_error_prefix (err, "vhost-user");
+    }
+  hull_error_free (&e);
+  return fd;
 }
 
 int
 vhost_user_connect (struct vhost_user *vu, const char *path, int timeout_ms,
                     hull_error_t *err)
 {
-  struct sockaddr_un addr = { .sun_family = AF_UNIX };
   int64_t deadline = now_ms () + timeout_ms;
-  int r;
+  bool retry;
 
   vhost_user_reset_fields (vu);
-  if (strlen (path) >= sizeof (addr.sun_path))
-    return hull_error (err, ENAMETOOLONG, "vhost-user socket `%s`", path);
-  strcpy (addr.sun_path, path);
   for (;;)
     {
-      cleanup_close int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      if (fd < 0)
-        return hull_error (err, errno, "vhost-user: socket");
-      r = try_connect (fd, &addr, err);
-      if (r < 0)
-        return -1;
-      if (r == 0)
+      cleanup_close int fd = try_connect (path, &retry, err);
+      if (fd >= 0)
         return vhost_user_init_fd (vu, hull_steal_fd (&fd), path, timeout_ms,
                                    err);
+      if (!retry)
+        return -1;
       if (now_ms () >= deadline)
         return hull_error (err, ETIMEDOUT,
                            "vhost-user: `%s` not accepting connections after "

@@ -50,6 +50,8 @@ struct agent_container
 {
   char *id;
   struct oci_config *config;
+  size_t n_mounts_total; /* config->n_mounts before skipped mounts were
+                            moved behind it (agent_vols.c) */
   char *rootfs;
   pid_t init_pid;
   int start_fd;  /* write end: one byte lets init go on to exec */
@@ -123,5 +125,9 @@ int agent_cgroup_stats (const struct agent_container *c, struct hull_msgbuf *mb,
 int agent_cgroup_freeze (const struct agent_container *c, bool frozen, hull_error_t *err);
 int agent_cgroup_pids (const struct agent_container *c, struct hull_msgbuf *mb,
                        hull_error_t *err);
+
+/* agent_vols.c: bind-mount volumes from the kernel command line. */
+void agent_vols_boot (void);
+int agent_vols_apply (struct oci_config *c, size_t *n_mounts_total, hull_error_t *err);
 
 #endif

@@ -123,6 +123,8 @@ container_free (struct agent_container *c)
     close (c->status_fd);
   free (c->id);
   free (c->rootfs);
+  if (c->config != NULL && c->n_mounts_total > c->config->n_mounts)
+    c->config->n_mounts = c->n_mounts_total;
   oci_config_free (c->config);
   free (c);
 }
@@ -148,6 +150,11 @@ op_create (struct agent *a, const struct hull_msg *m, hull_error_t *err)
     {
       container_free (c);
       return hull_error_prefix (err, "config.json");
+    }
+  if (agent_vols_apply (c->config, &c->n_mounts_total, err) < 0)
+    {
+      container_free (c);
+      return -1;
     }
   /* The supervisor says where it shared the rootfs; root.path otherwise. */
   c->rootfs = strdup (rootfs ? rootfs : c->config->root.path);

@@ -327,6 +327,7 @@ main (int argc, char **argv)
       boot_filesystems ();
       boot_modules ();
       boot_rootfs ();
+      agent_vols_boot ();
       fd = port_wait (&err);
       if (fd < 0)
         {

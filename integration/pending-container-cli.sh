@@ -1,0 +1,154 @@
+#!/bin/bash
+# lane: vm
+# PENDING (not in make test): found two bugs of the VM backend that are
+# still open: `state` is not "running" right after `start` returns, and
+# `kill ID TERM` to an init that traps TERM does not stop the container.
+# Run: integration/run integration/pending-container-cli.sh
+# The runc-style CLI paths containerd drives, against a real microVM
+# (build/hull, production backend): create and start as separate steps,
+# the pid file, `state` JSON through created -> running -> stopped, `list`,
+# `events --stats` with the guest's numbers, hooks run at their points with
+# the state JSON on stdin (prestart, createRuntime, poststart, poststop),
+# SIGTERM delivered to the container's init -> exit 143, and delete leaving
+# nothing behind.  One VM boot.  Prints PASS:/FAIL: lines.
+set -u -o pipefail
+cd "$(dirname "$0")/.." || exit 1
+SRC=$PWD
+HULL_BIN=${HULL:-$SRC/build/hull}
+GUEST=${GUEST:-$SRC/build/guest}
+RUN_TIMEOUT=${RUN_TIMEOUT:-240}
+
+FAILS=0
+pass () { echo "PASS: container-cli: $*"; }
+fail () { echo "FAIL: container-cli: $*"; FAILS=$((FAILS + 1)); }
+check () { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+
+missing=""
+[ "$(id -u)" = 0 ] || missing="$missing root"
+[ -x "$HULL_BIN" ] || missing="$missing $HULL_BIN"
+for f in vmlinuz initramfs.img; do [ -e "$GUEST/$f" ] || missing="$missing $GUEST/$f"; done
+[ -x /bin/busybox ] || missing="$missing /bin/busybox"
+command -v python3 >/dev/null || missing="$missing python3"
+if [ -n "$missing" ]; then
+  echo "FAIL: container-cli (missing:$missing; run make && make guest as root)"
+  exit 1
+fi
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/hull-test-cli.XXXXXX") || exit 1
+STATE=$T/state
+printf '{ "bootTimeoutMs": %d }\n' "$((RUN_TIMEOUT * 1000 / 2))" > "$T/settings.json"
+export HULL_SETTINGS=$T/settings.json
+hull () { timeout -k 5 "$RUN_TIMEOUT" "$HULL_BIN" --root "$STATE" "$@"; }
+cleanup () {
+  "$HULL_BIN" --root "$STATE" delete -f cli 2>/dev/null
+  rm -rf "$T"
+}
+trap cleanup EXIT
+json_field () { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get(sys.argv[2], ""))' "$@" 2>/dev/null; }
+
+# ---- rootfs and bundle ------------------------------------------------------
+R=$T/rootfs
+mkdir -p "$R/bin" "$R/tmp" "$R/proc" "$R/sys" "$R/dev"
+cp /bin/busybox "$R/bin/busybox"
+for a in $(/bin/busybox --list); do [ -e "$R/bin/$a" ] || ln -s busybox "$R/bin/$a"; done
+# A host-side hook: records its name and the state JSON it got on stdin.
+cat > "$T/hook" <<'SH'
+#!/bin/sh
+cat > "$HOOK_DIR/$1.json"
+echo "$1" >> "$HOOK_DIR/order"
+SH
+chmod +x "$T/hook"
+mkdir -p "$T/hooks" "$T/bundle"
+"$HULL_BIN" spec --bundle "$T/bundle" || { echo "FAIL: container-cli (hull spec)"; exit 1; }
+python3 - "$T/bundle/config.json" "$R" "$T" <<'PY' || { echo "FAIL: container-cli (bundle)"; exit 1; }
+import json, sys
+path, rootfs, t = sys.argv[1:4]
+c = json.load(open(path))
+c["root"] = {"path": rootfs, "readonly": False}
+p = c["process"]
+# init: say it started, then wait for TERM (trap exits 143 like a default TERM).
+p["args"] = ["sh", "-c", "trap 'exit 143' TERM; echo started; while :; do sleep 1; done"]
+p["terminal"] = False
+p["env"] = ["PATH=/bin"]
+c["annotations"] = {"org.example.test": "cli"}
+hook = lambda name: {"path": t + "/hook", "args": ["hook", name], "env": ["HOOK_DIR=" + t + "/hooks"]}
+c["hooks"] = {k: [hook(k)] for k in ("prestart", "createRuntime", "poststart", "poststop")}
+json.dump(c, open(path, "w"), indent=1)
+PY
+
+# ---- create / state created -------------------------------------------------
+hull create --bundle "$T/bundle" --pid-file "$T/pid" cli > "$T/out" 2> "$T/err" < /dev/null; rc=$?
+check "create exits 0" [ "$rc" = 0 ]
+[ "$rc" = 0 ] || { sed 's/^/  /' "$T/err" | tail -20; echo "FAIL: container-cli (create failed)"; exit 1; }
+check "pid file: decimal, no newline" bash -c "grep -qE '^[0-9]+$' '$T/pid' && [ \"\$(tail -c1 '$T/pid' | od -An -c | tr -d ' ')\" != '\\n' ]"
+hull state cli > "$T/s1.json"
+check "state created" [ "$(json_field "$T/s1.json" status)" = created ]
+check "state: id, bundle, ociVersion, created" bash -c \
+  "[ '$(json_field "$T/s1.json" id)' = cli ] && [ '$(json_field "$T/s1.json" bundle)' = '$T/bundle' ] \
+   && [ -n '$(json_field "$T/s1.json" ociVersion)' ] && [ -n '$(json_field "$T/s1.json" created)' ]"
+check "state: pid matches the pid file" [ "$(json_field "$T/s1.json" pid)" = "$(cat "$T/pid")" ]
+check "state: annotations" grep -q '"org.example.test": *"cli"' "$T/s1.json"
+check "hooks: prestart and createRuntime ran at create, in order" \
+  bash -c "[ \"\$(tr '\n' ' ' < '$T/hooks/order')\" = 'prestart createRuntime ' ]"
+check "hooks: createRuntime got the state JSON on stdin" \
+  bash -c "grep -q '\"id\": *\"cli\"' '$T/hooks/createRuntime.json'"
+check "list shows it created" bash -c "'$HULL_BIN' --root '$STATE' list | grep -qE '^cli +[0-9]+ +created'"
+
+# ---- start / running / events --------------------------------------------------
+hull start cli; rc=$?
+check "start exits 0" [ "$rc" = 0 ]
+check "state running" [ "$(json_field <(hull state cli) status)" = running ]
+check "hooks: poststart ran after start" bash -c "tail -n1 '$T/hooks/order' | grep -qx poststart"
+hull events --stats cli > "$T/ev.json" 2> "$T/ev.err"; rc=$?
+check "events --stats exits 0" [ "$rc" = 0 ]
+check "events --stats: one stats event for cli" python3 -c '
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+e = json.loads(lines[0])
+assert e["type"] == "stats" and e["id"] == "cli", e
+' "$T/ev.json"
+check "events --stats: non-zero guest memory usage" python3 -c '
+import json, sys
+e = json.loads(open(sys.argv[1]).readline())
+def walk(o):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            if k == "memory" and isinstance(v, dict):
+                u = v.get("usage", {})
+                if isinstance(u, dict) and u.get("usage", 0) > 0: return True
+            if walk(v): return True
+    return False
+assert walk(e["data"]), e
+' "$T/ev.json"
+[ -s "$T/ev.json" ] && sed 's/^/  events: /' "$T/ev.json" | cut -c1-300
+
+# ---- kill TERM / stopped / delete ---------------------------------------------
+sup=$(cat "$T/pid")
+hull kill cli TERM; rc=$?
+check "kill TERM exits 0" [ "$rc" = 0 ]
+for _ in $(seq 120); do [ "$(json_field <(hull state cli) status)" = stopped ] && break; sleep 0.5; done
+check "state stopped after TERM" [ "$(json_field <(hull state cli) status)" = stopped ]
+out=$(hull kill cli KILL 2>&1); rc=$?
+check "kill of a stopped container: 'container not running'" \
+  bash -c "[ $rc != 0 ] && echo '$out' | grep -q 'container not running'"
+hull delete cli; rc=$?
+check "delete exits 0" [ "$rc" = 0 ]
+check "hooks: poststop ran at delete" bash -c "tail -n1 '$T/hooks/order' | grep -qx poststop"
+for _ in $(seq 50); do kill -0 "$sup" 2>/dev/null || break; sleep 0.1; done
+check "supervisor gone after delete" bash -c "! kill -0 $sup 2>/dev/null"
+out=$(hull state cli 2>&1); rc=$?
+check "state after delete: 'does not exist'" bash -c "[ $rc != 0 ] && echo '$out' | grep -q 'does not exist'"
+check "state dir empty" bash -c "[ -z \"\$(ls -A '$STATE' | grep -v '^\.lock$')\" ]"
+# Processes naming the test dir (supervisor, virtiofsd), other than this script.
+procs_gone () {
+  local p
+  for _ in $(seq 50); do
+    p=$(pgrep -f -- "$T/" | grep -vx "$$")
+    [ -z "$p" ] && return 0
+    sleep 0.1
+  done
+  echo "  left running: $(for i in $p; do tr '\0' ' ' < "/proc/$i/cmdline"; echo; done)" >&2
+  return 1
+}
+check "no virtiofsd or supervisor left" procs_gone
+[ "$FAILS" = 0 ]
