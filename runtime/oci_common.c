@@ -271,3 +271,19 @@ oci_parse_document_file (const char *path, oci_root_fn fn, void *out,
     return hull_error_prefix (err, "%s", path);
   return 0;
 }
+
+bool
+oci_strv_has (const struct oci_strv *s, const char *word)
+{
+  for (size_t i = 0; i < s->n; i++)
+    if (strcmp (s->v[i], word) == 0)
+      return true;
+  return false;
+}
+
+bool
+oci_mount_is_bind (const struct oci_mount *m)
+{
+  return (m->type != NULL && strcmp (m->type, "bind") == 0) || oci_strv_has (&m->options, "bind")
+         || oci_strv_has (&m->options, "rbind");
+}

@@ -187,6 +187,13 @@ struct oci_mount
   struct oci_id_mappings gid_mappings;
 };
 
+/* True when `word` is one of the strings. */
+bool oci_strv_has (const struct oci_strv *s, const char *word);
+/* A bind mount: type "bind", or "bind"/"rbind" among the options.  The
+ * host (which shares bind sources into the VM) and the guest agent (which
+ * maps them back) must classify mounts identically: both call this. */
+bool oci_mount_is_bind (const struct oci_mount *m);
+
 struct oci_hook
 {
   char *path; /* REQUIRED, absolute */

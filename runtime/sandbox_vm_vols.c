@@ -31,22 +31,6 @@
 #include "vmm/machine.h"
 #include "vmm/virtio_fs.h"
 
-static bool
-strv_has (const struct oci_strv *s, const char *word)
-{
-  for (size_t i = 0; i < s->n; i++)
-    if (strcmp (s->v[i], word) == 0)
-      return true;
-  return false;
-}
-
-static bool
-mount_is_bind (const struct oci_mount *m)
-{
-  return (m->type != NULL && strcmp (m->type, "bind") == 0) || strv_has (&m->options, "bind")
-         || strv_has (&m->options, "rbind");
-}
-
 /* The volume already serving this source with the same access, or -1. */
 static int
 vol_find (const struct sandbox *sb, const char *source, bool ro)
@@ -121,7 +105,7 @@ static int
 vol_plan_one (struct sandbox *sb, size_t i, char **skips, hull_error_t *err)
 {
   const struct oci_mount *m = &sb->config->mounts[i];
-  bool ro = strv_has (&m->options, "ro");
+  bool ro = oci_strv_has (&m->options, "ro");
   struct stat st;
 
   if (m->source == NULL || m->source[0] != '/')
@@ -174,7 +158,7 @@ vm_vols_plan (struct sandbox *sb, hull_error_t *err)
   cleanup_free char *skips = NULL;
 
   for (size_t i = 0; i < sb->config->n_mounts; i++)
-    if (mount_is_bind (&sb->config->mounts[i]) && vol_plan_one (sb, i, &skips, err) < 0)
+    if (oci_mount_is_bind (&sb->config->mounts[i]) && vol_plan_one (sb, i, &skips, err) < 0)
       return -1;
   /* The copies' share comes last: the agent numbers it after hull.vols. */
   if (sb->n_vol_files > 0 && vol_add (sb, sb->vol_files[0], sb->vol_files_dir, true, err) < 0)

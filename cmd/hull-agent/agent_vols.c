@@ -83,22 +83,6 @@ agent_vols_boot (void)
     }
 }
 
-static bool
-strv_has (const struct oci_strv *s, const char *word)
-{
-  for (size_t i = 0; i < s->n; i++)
-    if (strcmp (s->v[i], word) == 0)
-      return true;
-  return false;
-}
-
-static bool
-mount_is_bind (const struct oci_mount *m)
-{
-  return (m->type != NULL && strcmp (m->type, "bind") == 0) || strv_has (&m->options, "bind")
-         || strv_has (&m->options, "rbind");
-}
-
 /* Every bind of the volume's source with its ro-ness now reads the
  * guest path; sources are compared before any is rewritten. */
 static int
@@ -109,7 +93,7 @@ vols_rewrite (struct oci_config *c, const size_t *idx, int n, hull_error_t *err)
   if (orig == NULL)
     return hull_error (err, ENOMEM, "volumes");
   for (int k = 0; k < n; k++)
-    if (idx[k] >= c->n_mounts || !mount_is_bind (&c->mounts[idx[k]])
+    if (idx[k] >= c->n_mounts || !oci_mount_is_bind (&c->mounts[idx[k]])
         || c->mounts[idx[k]].source == NULL)
       return hull_error (err, EINVAL, "hull.vols: mounts[%zu] is not a bind mount", idx[k]);
   for (size_t j = 0; j < c->n_mounts; j++)
@@ -117,12 +101,12 @@ vols_rewrite (struct oci_config *c, const size_t *idx, int n, hull_error_t *err)
   for (size_t j = 0; j < c->n_mounts; j++)
     {
       struct oci_mount *m = &c->mounts[j];
-      bool ro = strv_has (&m->options, "ro");
-      for (int k = 0; k < n && orig[j] != NULL && mount_is_bind (m); k++)
+      bool ro = oci_strv_has (&m->options, "ro");
+      for (int k = 0; k < n && orig[j] != NULL && oci_mount_is_bind (m); k++)
         {
           const struct oci_mount *v = &c->mounts[idx[k]];
           char *guest = NULL;
-          if (strcmp (orig[idx[k]], orig[j]) != 0 || strv_has (&v->options, "ro") != ro)
+          if (strcmp (orig[idx[k]], orig[j]) != 0 || oci_strv_has (&v->options, "ro") != ro)
             continue;
           if (asprintf (&guest, AGENT_VOL_DIR "/%d", k) < 0)
             return hull_error (err, ENOMEM, "volume path");
