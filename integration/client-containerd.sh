@@ -55,7 +55,7 @@ check_eq "ctr run: stdout" hello-ctr "$out"
 # so the process reads what it needs and exits on its own.
 out=$(printf 'a\nb\n' | $C $RUN --rm "$T/rootfs" c2 sh -c 'read x; read y; echo $y$x')
 check_eq "ctr run: piped stdin" ba "$out"
-out=$(printf 'typed\n' | timeout 120 script -qec "$C $RUN --rm -t $T/rootfs c3 sh -c 'test -t 0 && echo TTY-OK; read x; echo got:\$x; exit 5'" /dev/null); rc=$?
+out=$(printf 'typed\n' | timeout 120 script -qec "exec $C $RUN --rm -t $T/rootfs c3 sh -c 'test -t 0 && echo TTY-OK; read x; echo got:\$x; exit 5'" /dev/null); rc=$?
 check_eq "ctr run -t: exit status" 5 "$rc"
 check_grep "ctr run -t: process on a tty" TTY-OK "$out"
 check_grep "ctr run -t: input reaches the process" got:typed "$out"
@@ -72,7 +72,7 @@ out=$($C task exec --exec-id e1 c4 sh -c 'echo in-exec'); rc=$?
 check_eq "task exec: status and output" 0:in-exec "$rc:$out"
 $C task exec --exec-id e2 c4 sh -c 'sleep 0.2; exit 6'; rc=$?
 check_eq "task exec: exit status" 6 "$rc"
-out=$(timeout 120 script -qec "$C task exec -t --exec-id e3 c4 sh -c 'test -t 1 && echo EXEC-TTY'" /dev/null)
+out=$(timeout 120 script -qec "exec $C task exec -t --exec-id e3 c4 sh -c 'test -t 1 && echo EXEC-TTY'" /dev/null)
 check_grep "task exec -t: on a tty" EXEC-TTY "$out"
 check "task ps lists the process" [ "$($C task ps c4 | tail -n +2 | wc -l)" -ge 1 ]
 $C task pause c4; check "pause -> PAUSED" wait_task c4 PAUSED

@@ -64,7 +64,7 @@ check_eq "run -v: container write reaches the host" from-container "$(cat "$T/vo
 check_eq "run --network none: only lo" "lo " "$(sed -n 2p <<<"$out")"
 
 # ---- tty: -it under script(1) ---------------------------------------------------------
-out=$(printf 'typed\n' | timeout 120 script -qec "$R --rm -it $IMG sh -c 'test -t 0 && test -t 1 && echo ON-TTY; read x; echo got:\$x; exit 4'" /dev/null); rc=$?
+out=$(printf 'typed\n' | timeout 120 script -qec "exec $R --rm -it $IMG sh -c 'test -t 0 && test -t 1 && echo ON-TTY; read x; echo got:\$x; exit 4'" /dev/null); rc=$?
 check_eq "run -it: exit status" 4 "$rc"
 check_grep "run -it: process on a tty" ON-TTY "$out"
 check_grep "run -it: input reaches the process" 'got:typed' "$out"
@@ -82,7 +82,7 @@ out=$($D exec -e X=1 -w /tmp -u 1000 long sh -c 'echo $X $(pwd) $(id -u)')
 check_eq "exec -e -w -u" "1 /tmp 1000" "$out"
 out=$(printf 'to-exec\n' | $D exec -i long cat)
 check_eq "exec -i: piped stdin" to-exec "$out"
-out=$(timeout 120 script -qec "$D exec -it long sh -c 'test -t 0 && echo EXEC-TTY'" /dev/null)
+out=$(timeout 120 script -qec "exec $D exec -it long sh -c 'test -t 0 && echo EXEC-TTY'" /dev/null)
 check_grep "exec -it: on a tty" EXEC-TTY "$out"
 check_grep "top lists the container's processes" 'sleep|sh -c' "$($D top long 2>&1)"
 $D pause long >/dev/null; check "pause -> paused" wait_state long paused

@@ -166,7 +166,7 @@ if wait_status b running "$RUN_B"; then
   check "exec: stderr" [ "$out" = to-stderr ]
   check "ps lists the container's init" bash -c "'$HULL_BIN' --root '$STATE' ps --format json b | grep -q 1"
   # A terminal exec on our own tty (script(1) gives us one).
-  out=$(timeout -k 5 "$RUN_TIMEOUT" script -qec "'$HULL_BIN' --root '$STATE' exec -t b sh -c 'test -t 0 && echo EXEC-ON-TTY; exit 3'" /dev/null); rc=$?
+  out=$(timeout -k 5 "$RUN_TIMEOUT" script -qec "exec '$HULL_BIN' --root '$STATE' exec -t b sh -c 'test -t 0 && echo EXEC-ON-TTY; exit 3'" /dev/null); rc=$?
   check "exec -t: exit status 3" [ "$rc" = 3 ]
   check "exec -t: on a tty" grep -q EXEC-ON-TTY <<<"$out"
   hull pause b; check "pause: paused" [ "$(status_of b)" = paused ]

@@ -202,12 +202,12 @@ check "nothing left after refused tty create" state_dir_empty
 # Interactive: run/exec in the foreground on our own terminal (script(1)
 # gives us one), no --console-socket.
 B=$(mkbundle itty '["sh","-c","test -t 0 && echo RUN-ON-TTY; read x; echo got:$x; exit 7"]' true)
-out=$(printf 'typed\n' | timeout 30 script -qec "'$HULL_BIN' --root '$ROOT' run -b '$B' itty" /dev/null); rc=$?
+out=$(printf 'typed\n' | timeout 30 script -qec "exec '$HULL_BIN' --root '$ROOT' run -b '$B' itty" /dev/null); rc=$?
 check "interactive run: exit status 7" [ $rc = 7 ]
 check "interactive run: process on a tty, gets our input" bash -c "grep -q RUN-ON-TTY <<<'$out' && grep -q got:typed <<<'$out'"
 B=$(mkbundle ie '["sleep","60"]')
 hull run -d -b "$B" ie
-out=$(timeout 30 script -qec "'$HULL_BIN' --root '$ROOT' exec -t ie sh -c 'test -t 0 && echo EXEC-ON-TTY; exit 3'" /dev/null); rc=$?
+out=$(timeout 30 script -qec "exec '$HULL_BIN' --root '$ROOT' exec -t ie sh -c 'test -t 0 && echo EXEC-ON-TTY; exit 3'" /dev/null); rc=$?
 check "interactive exec -t: exit status 3" [ $rc = 3 ]
 check "interactive exec -t: on a tty" grep -q EXEC-ON-TTY <<<"$out"
 hull delete -f ie
