@@ -73,6 +73,9 @@ done
 mkdir -p /newroot/dev/pts /newroot/dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts /newroot/dev/pts || fail "mount devpts"
 mount -t tmpfs -o mode=1777 shm /newroot/dev/shm || fail "mount /dev/shm"
+# What udev/systemd would add: bash's <(...) opens /dev/fd/N.
+ln -sf /proc/self/fd /newroot/dev/fd
+for i in 0:stdin 1:stdout 2:stderr; do ln -sf "/proc/self/fd/${i%%:*}" "/newroot/dev/${i#*:}"; done
 mount -t tmpfs -o mode=0755 run /newroot/run || fail "mount /run"
 mount -t cgroup2 cgroup2 /newroot/sys/fs/cgroup || fail "mount cgroup2"
 hostname nested-l1

@@ -25,54 +25,11 @@
 set -u -o pipefail
 cd "$(dirname "$0")/.." || exit 1
 SRC=$PWD
-HULL_BIN=${HULL:-$SRC/build/hull}
-GUEST=${GUEST:-$SRC/build/guest}
-RUN_TIMEOUT=${RUN_TIMEOUT:-240}
+. integration/lib/check.sh
+. integration/lib/vmtest.sh
+CHECK_PREFIX="container: "
+vmtest_init container
 
-FAILS=0
-pass () { echo "PASS: container: $*"; }
-fail () { echo "FAIL: container: $*"; FAILS=$((FAILS + 1)); }
-check () { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
-
-missing=""
-[ "$(id -u)" = 0 ] || missing="$missing root"
-[ -x "$HULL_BIN" ] || missing="$missing $HULL_BIN"
-for f in vmlinuz initramfs.img; do [ -e "$GUEST/$f" ] || missing="$missing $GUEST/$f"; done
-[ -x /bin/busybox ] || missing="$missing /bin/busybox"
-command -v python3 >/dev/null || missing="$missing python3"
-if [ -n "$missing" ]; then
-  echo "FAIL: container (missing:$missing; run make && make guest as root)"
-  exit 1
-fi
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/hull-test-container.XXXXXX") || exit 1
-STATE=$T/state
-# The nested lane's L2 boots slowly on a loaded machine: more time for the
-# agent's handshake and requests than the 30 s default.
-printf '{ "bootTimeoutMs": %d }\n' "$((RUN_TIMEOUT * 1000 / 2))" > "$T/settings.json"
-export HULL_SETTINGS=$T/settings.json
-hull () { timeout -k 5 "$RUN_TIMEOUT" "$HULL_BIN" --root "$STATE" "$@"; }
-cleanup () {
-  local id
-  for id in $("$HULL_BIN" --root "$STATE" list -q 2>/dev/null); do
-    "$HULL_BIN" --root "$STATE" delete -f "$id" 2>/dev/null
-  done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-
-# Nothing but the root lock in the state dir, no process naming our dir.
-state_clean () { [ -z "$(ls -A "$STATE" 2>/dev/null | grep -v '^\.lock$')" ]; }
-procs_gone () {
-  local p
-  for _ in $(seq 50); do
-    p=$(pgrep -f -- "$T/" | grep -vx "$$" | tr '\n' ' ')
-    [ -z "$p" ] && return 0
-    sleep 0.1
-  done
-  echo "  left running: $(for i in $p; do tr '\0' ' ' < "/proc/$i/cmdline"; echo; done)" >&2
-  return 1
-}
 status_of () { hull state "$1" 2>/dev/null | sed -n 's/.*"status": "\([a-z]*\)".*/\1/p'; }
 wait_status () { # ID STATUS PID: up to RUN_TIMEOUT s, while PID lives
   local end=$(( $(date +%s) + RUN_TIMEOUT ))
@@ -85,14 +42,11 @@ wait_status () { # ID STATUS PID: up to RUN_TIMEOUT s, while PID lives
 
 # ---- the rootfs: busybox-static, applets as symlinks ----------------------
 R=$T/rootfs
-mkdir -p "$R/bin" "$R/tmp" "$R/proc" "$R/sys" "$R/dev" "$R/out" "$R/etc" "$R/scratch" "$R/rw"
+vmtest_rootfs "$R" || { echo "FAIL: container (busybox rootfs)"; exit 1; }
+mkdir -p "$R/out" "$R/etc" "$R/scratch" "$R/rw"
 # D's user may write here, so only root.readonly can refuse it.
 chmod 0777 "$R/rw"
 echo SECRET > "$R/etc/secret"
-cp /bin/busybox "$R/bin/busybox"
-# Relative links: `busybox --install -s` would point them at this host path.
-for a in $(/bin/busybox --list); do [ -e "$R/bin/$a" ] || ln -s busybox "$R/bin/$a"; done
-[ -L "$R/bin/sh" ] || { echo "FAIL: container (busybox applet links)"; exit 1; }
 
 # mkbundle NAME TERMINAL CWD ARGS... : `hull spec`'s config adjusted.
 mkbundle () {
@@ -265,7 +219,7 @@ l["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_
                               "errnoRet": 1}]}
 json.dump(c, open(sys.argv[1], "w"), indent=1)
 PY
-fails_before=$FAILS
+fails_before=$CHECK_FAILS
 hull run --bundle "$B" d > "$T/d.out" 2> "$T/d.err" < /dev/null; rc=$?
 check "features: run exit status 1" [ "$rc" = 1 ]
 check "features: user uid/gid/additionalGids" grep -qx "uid: 1000 gid: 1000 groups: 1000 2000 3000" "$T/d.out"
@@ -287,7 +241,7 @@ check "volumes: read-only volume refuses writes" \
 check "volumes: host file bind copied in" grep -qx "filebind: hostfile" "$T/d.out"
 check "features: state dir empty" state_clean
 check "features: no supervisor or virtiofsd left" procs_gone
-[ "$FAILS" = "$fails_before" ] || \
+[ "$CHECK_FAILS" = "$fails_before" ] || \
   { echo "  ---- d.out/d.err ----"; cat "$T/d.out" "$T/d.err" | tail -20 | sed 's/^/  /'; }
 
-[ "$FAILS" = 0 ]
+[ "$CHECK_FAILS" = 0 ]

@@ -1,9 +1,5 @@
 #!/bin/bash
 # lane: vm
-# PENDING (not in make test): found two bugs of the VM backend that are
-# still open: `state` is not "running" right after `start` returns, and
-# `kill ID TERM` to an init that traps TERM does not stop the container.
-# Run: integration/run integration/pending-container-cli.sh
 # The runc-style CLI paths containerd drives, against a real microVM
 # (build/hull, production backend): create and start as separate steps,
 # the pid file, `state` JSON through created -> running -> stopped, `list`,
@@ -13,44 +9,16 @@
 # nothing behind.  One VM boot.  Prints PASS:/FAIL: lines.
 set -u -o pipefail
 cd "$(dirname "$0")/.." || exit 1
-SRC=$PWD
-HULL_BIN=${HULL:-$SRC/build/hull}
-GUEST=${GUEST:-$SRC/build/guest}
-RUN_TIMEOUT=${RUN_TIMEOUT:-240}
+. integration/lib/check.sh
+. integration/lib/vmtest.sh
+CHECK_PREFIX="container-cli: "
+vmtest_init cli
 
-FAILS=0
-pass () { echo "PASS: container-cli: $*"; }
-fail () { echo "FAIL: container-cli: $*"; FAILS=$((FAILS + 1)); }
-check () { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
-
-missing=""
-[ "$(id -u)" = 0 ] || missing="$missing root"
-[ -x "$HULL_BIN" ] || missing="$missing $HULL_BIN"
-for f in vmlinuz initramfs.img; do [ -e "$GUEST/$f" ] || missing="$missing $GUEST/$f"; done
-[ -x /bin/busybox ] || missing="$missing /bin/busybox"
-command -v python3 >/dev/null || missing="$missing python3"
-if [ -n "$missing" ]; then
-  echo "FAIL: container-cli (missing:$missing; run make && make guest as root)"
-  exit 1
-fi
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/hull-test-cli.XXXXXX") || exit 1
-STATE=$T/state
-printf '{ "bootTimeoutMs": %d }\n' "$((RUN_TIMEOUT * 1000 / 2))" > "$T/settings.json"
-export HULL_SETTINGS=$T/settings.json
-hull () { timeout -k 5 "$RUN_TIMEOUT" "$HULL_BIN" --root "$STATE" "$@"; }
-cleanup () {
-  "$HULL_BIN" --root "$STATE" delete -f cli 2>/dev/null
-  rm -rf "$T"
-}
-trap cleanup EXIT
 json_field () { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get(sys.argv[2], ""))' "$@" 2>/dev/null; }
 
 # ---- rootfs and bundle ------------------------------------------------------
 R=$T/rootfs
-mkdir -p "$R/bin" "$R/tmp" "$R/proc" "$R/sys" "$R/dev"
-cp /bin/busybox "$R/bin/busybox"
-for a in $(/bin/busybox --list); do [ -e "$R/bin/$a" ] || ln -s busybox "$R/bin/$a"; done
+vmtest_rootfs "$R" || { echo "FAIL: container-cli (busybox rootfs)"; exit 1; }
 # A host-side hook: records its name and the state JSON it got on stdin.
 cat > "$T/hook" <<'SH'
 #!/bin/sh
@@ -138,17 +106,6 @@ for _ in $(seq 50); do kill -0 "$sup" 2>/dev/null || break; sleep 0.1; done
 check "supervisor gone after delete" bash -c "! kill -0 $sup 2>/dev/null"
 out=$(hull state cli 2>&1); rc=$?
 check "state after delete: 'does not exist'" bash -c "[ $rc != 0 ] && echo '$out' | grep -q 'does not exist'"
-check "state dir empty" bash -c "[ -z \"\$(ls -A '$STATE' | grep -v '^\.lock$')\" ]"
-# Processes naming the test dir (supervisor, virtiofsd), other than this script.
-procs_gone () {
-  local p
-  for _ in $(seq 50); do
-    p=$(pgrep -f -- "$T/" | grep -vx "$$")
-    [ -z "$p" ] && return 0
-    sleep 0.1
-  done
-  echo "  left running: $(for i in $p; do tr '\0' ' ' < "/proc/$i/cmdline"; echo; done)" >&2
-  return 1
-}
+check "state dir empty" state_clean
 check "no virtiofsd or supervisor left" procs_gone
-[ "$FAILS" = 0 ]
+[ "$CHECK_FAILS" = 0 ]
