@@ -269,7 +269,7 @@ bad "id: ../x for exec" "container id" "${H[@]}" exec ../x true
 
 # ---- kill and exec on a container that does not exist -------------------------------
 bad "kill: valid signal, no container" "container .nosuch. does not exist" "${H[@]}" kill nosuch KILL
-bad "kill: unknown signal name, no container" "does not exist|unknown signal .SIGFOO." "${H[@]}" kill nosuch SIGFOO
+bad "kill: unknown signal name, no container (runc: the container first)" "does not exist" "${H[@]}" kill nosuch SIGFOO
 bad "kill: signal number 999, no container" "does not exist|signal number .999." "${H[@]}" kill nosuch 999
 bad "kill: empty signal, no container" "does not exist|signal" "${H[@]}" kill nosuch ""
 printf '{ "cwd": "/", "args": [] }' >"$T/noargs.json"

@@ -47,6 +47,8 @@ hull_cmd_exec (struct hull_globals *g, int argc, char **argv)
   cmd_context (g, &ctx);
   status = exec_relay_run (&ctx, &o, &err);
   free (env);
+  /* 255 as runc's exec: callers tell a failed exec from a process that
+   * exited 1. */
   if (status < 0)
     return cmd_fail (g, &err, 255);
   return status;
