@@ -47,6 +47,7 @@ mkdir -p "$R/out" "$R/etc" "$R/scratch" "$R/rw"
 # D's user may write here, so only root.readonly can refuse it.
 chmod 0777 "$R/rw"
 echo SECRET > "$R/etc/secret"
+echo 'root:x:0:0:root:/root:/bin/sh' > "$R/etc/passwd"
 
 # mkbundle NAME TERMINAL CWD ARGS... : `hull spec`'s config adjusted.
 mkbundle () {
@@ -76,7 +77,7 @@ PY
 # ---- A: foreground run ------------------------------------------------------
 SCRIPT_A='echo "out: hello"; echo "err: oops" >&2
 echo "stdin: $(cat | tr "\n" " ")"
-echo "env: $HULL_TEST"; echo "cwd: $(pwd)"; echo "host: $(hostname)"; echo "pid: $$"
+echo "env: $HULL_TEST"; echo "home: $HOME"; echo "cwd: $(pwd)"; echo "host: $(hostname)"; echo "pid: $$"
 echo "mem: $(sed -n "s/^MemTotal: *\([0-9]*\) kB/\1/p" /proc/meminfo)"
 echo "kernel: $(uname -r)"
 echo "written-$$-ok" > /out/from-container
@@ -90,6 +91,7 @@ check "run: stdout" grep -qx "out: hello" "$T/a.out"
 check "run: stderr apart from stdout" bash -c "grep -qx 'err: oops' '$T/a.err' && ! grep -q oops '$T/a.out'"
 check "run: stdin piped through cat" grep -qx "stdin: one two " "$T/a.out"
 check "run: process.env" grep -qx "env: container-env" "$T/a.out"
+check "run: HOME from the rootfs's /etc/passwd (process.env has none)" grep -qx "home: /root" "$T/a.out"
 check "run: process.cwd" grep -qx "cwd: /tmp" "$T/a.out"
 check "run: hostname" grep -qx "host: hull-test" "$T/a.out"
 check "run: pid 1 in its own pid namespace" grep -qx "pid: 1" "$T/a.out"

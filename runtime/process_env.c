@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,8 +92,48 @@ process_env_resolve (const char *file, char *const *env, char **out,
                      "process.args[0] `%s` not found in PATH `%s`", file, path);
 }
 
+static char *
+home_of (uid_t uid, const char *passwd_path)
+{
+  cleanup_fclose FILE *f = fopen (passwd_path, "re");
+  struct passwd pw, *found = NULL;
+  char buf[4096];
+
+  /* fgetpwent_r parses the file itself: no NSS, which a static agent and
+   * a container's own user database both need. */
+  while (f != NULL && fgetpwent_r (f, &pw, buf, sizeof buf, &found) == 0)
+    if (found->pw_uid == uid && found->pw_dir != NULL && found->pw_dir[0] != '\0')
+      return strdup (found->pw_dir);
+  return strdup ("/");
+}
+
 int
-process_env_exec (const struct oci_process *p, hull_error_t *err)
+process_env_with_home (char *const *env, uid_t uid, const char *passwd_path, char ***out,
+                       hull_error_t *err)
+{
+  cleanup_free char *home = NULL;
+  size_t n = 0;
+
+  *out = NULL;
+  if (process_env_get (env, "HOME") != NULL)
+    return 0;
+  while (env != NULL && env[n] != NULL)
+    n++;
+  home = home_of (uid, passwd_path);
+  *out = calloc (n + 2, sizeof (char *));
+  if (home == NULL || *out == NULL || asprintf (&(*out)[n], "HOME=%s", home) < 0)
+    {
+      free (*out);
+      *out = NULL;
+      return hull_error (err, ENOMEM, "process.env: HOME");
+    }
+  if (n > 0)
+    memcpy (*out, env, n * sizeof (char *));
+  return 0;
+}
+
+int
+process_env_exec (const struct oci_process *p, char *const *env, hull_error_t *err)
 {
   cleanup_free char *prog = NULL;
 
@@ -100,9 +141,11 @@ process_env_exec (const struct oci_process *p, hull_error_t *err)
     return hull_error (err, EINVAL, "process.args is empty");
   if (chdir (p->cwd) < 0)
     return hull_error (err, errno, "process.cwd `%s`", p->cwd);
-  if (process_env_resolve (p->args.v[0], p->env.v, &prog, err) < 0)
+  if (env == NULL)
+    env = p->env.v;
+  if (process_env_resolve (p->args.v[0], env, &prog, err) < 0)
     return -1;
-  execve (prog, p->args.v, p->env.v ? p->env.v : (char *[]){ NULL });
+  execve (prog, p->args.v, env ? env : (char *[]){ NULL });
   return hull_error (err, errno, "exec `%s`", prog);
 }
 

@@ -71,8 +71,15 @@ const char *process_env_get (char *const *env, const char *name);
 #define PROCESS_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 int process_env_resolve (const char *file, char *const *env, char **out,
                          hull_error_t *err);
-/* chdir(cwd), resolve args[0], execve.  Returns only on failure. */
-int process_env_exec (const struct oci_process *p, hull_error_t *err);
+/* runc's rule for HOME: when `env` has none, the home directory of `uid`
+ * in `passwd_path` (the container's /etc/passwd), or "/" when the file or
+ * the entry is missing.  *out is a new vector (NULL when `env` already has
+ * HOME); its strings are env's plus one malloc'ed "HOME=..." entry. */
+int process_env_with_home (char *const *env, uid_t uid, const char *passwd_path, char ***out,
+                           hull_error_t *err);
+/* chdir(cwd), resolve args[0], execve with `env` (NULL: process.env).
+ * Returns only on failure. */
+int process_env_exec (const struct oci_process *p, char *const *env, hull_error_t *err);
 /* oom_score_adj of the calling process (inherited by its children). */
 int process_oom_score_adj_apply (int value, hull_error_t *err);
 

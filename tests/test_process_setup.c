@@ -432,7 +432,7 @@ child_exec (void *arg)
   struct oci_process *p = arg;
   hull_error_t err = NULL;
 
-  process_env_exec (p, &err);
+  process_env_exec (p, NULL, &err);
   fprintf (stderr, "%s\n", hull_error_msg (&err));
   return 99;
 }
@@ -528,4 +528,44 @@ Test (process_sched, error_names_the_field)
       "\"deadline\":10000000,\"period\":30000000}}}");
   cr_assert_eq (in_child (child_sched_error, c), 0);
   oci_config_free (c);
+}
+
+Test (process_env, home_from_the_container_passwd)
+{
+  char dir[] = "/tmp/hull-home-XXXXXX", path[64];
+  char *with_home[] = { "PATH=/bin", "HOME=/mine", NULL }, *plain[] = { "PATH=/bin", NULL };
+  char **out = NULL;
+  hull_error_t err = NULL;
+  FILE *f;
+
+  cr_assert_not_null (mkdtemp (dir));
+  snprintf (path, sizeof path, "%s/passwd", dir);
+  f = fopen (path, "w");
+  cr_assert_not_null (f);
+  fputs ("root:x:0:0:root:/root:/bin/sh\ntester:x:1000:1000::/home/tester:/bin/sh\n", f);
+  fclose (f);
+
+  cr_assert_eq (process_env_with_home (with_home, 1000, path, &out, &err), 0);
+  cr_expect_null (out, "HOME given in process.env stays as it is");
+
+  cr_assert_eq (process_env_with_home (plain, 1000, path, &out, &err), 0);
+  cr_assert_not_null (out);
+  cr_expect_str_eq (out[0], "PATH=/bin");
+  cr_expect_str_eq (out[1], "HOME=/home/tester");
+  cr_expect_null (out[2]);
+  free (out[1]);
+  free (out);
+
+  cr_assert_eq (process_env_with_home (plain, 4242, path, &out, &err), 0);
+  cr_expect_str_eq (out[1], "HOME=/", "no passwd entry: /");
+  free (out[1]);
+  free (out);
+
+  cr_assert_eq (process_env_with_home (NULL, 0, "/nonexistent/passwd", &out, &err), 0);
+  cr_expect_str_eq (out[0], "HOME=/", "no passwd file: /");
+  cr_expect_null (out[1]);
+  free (out[0]);
+  free (out);
+  unlink (path);
+  rmdir (dir);
 }

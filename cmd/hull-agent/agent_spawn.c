@@ -76,6 +76,7 @@ static int
 child_process (const struct oci_process *p, const struct oci_linux *l, hull_error_t *err)
 {
   const struct oci_seccomp *sc = l ? l->seccomp : NULL;
+  char **env = NULL; /* the process execs or exits: never freed */
 
   /* Not applied: apparmorProfile and selinuxLabel (the guest kernel runs
    * no LSM policy), execCPUAffinity. */
@@ -85,6 +86,9 @@ child_process (const struct oci_process *p, const struct oci_linux *l, hull_erro
       || process_personality_apply (l ? l->personality : NULL, err) < 0)
     return -1;
   if (p->has_oom_score_adj && process_oom_score_adj_apply (p->oom_score_adj, err) < 0)
+    return -1;
+  /* Before seccomp and the user switch, which may forbid the read. */
+  if (process_env_with_home (p->env.v, p->user.uid, "/etc/passwd", &env, err) < 0)
     return -1;
   if (process_caps_drop_bounding (p->capabilities, err) < 0)
     return -1;
@@ -98,7 +102,7 @@ child_process (const struct oci_process *p, const struct oci_linux *l, hull_erro
     return -1;
   if (p->no_new_privileges && process_seccomp_apply (sc, err) < 0)
     return -1;
-  return process_env_exec (p, err);
+  return process_env_exec (p, env, err);
 }
 
 static bool
