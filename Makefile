@@ -95,7 +95,7 @@ FUZZ_CC   ?= clang
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_LIB  := runtime/error.c $(wildcard runtime/protocol*.c runtime/container_mount_opts.c \
-               runtime/json.c runtime/json_get.c runtime/oci_*.c runtime/resources_map.c \
+               runtime/json.c runtime/json_get.c runtime/json_gen.c runtime/log.c runtime/oci_*.c runtime/resources_map.c \
                vmm/virtqueue.c vmm/guest_mem.c)
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(wildcard runtime/*.h vmm/*.h)
 	@mkdir -p $(dir $@)

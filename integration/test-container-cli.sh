@@ -66,6 +66,19 @@ check "list shows it created" bash -c "'$HULL_BIN' --root '$STATE' list | grep -
 hull start cli; rc=$?
 check "start exits 0" [ "$rc" = 0 ]
 check "state running" [ "$(json_field <(hull state cli) status)" = running ]
+sup=$(cat "$T/pid")
+hull exec --detach --pid-file "$T/epid" cli sleep 600; rc=$?
+check "exec --detach exits 0" [ "$rc" = 0 ]
+# Guest pids mean nothing on the host (Docker's top runs ps(1) on them):
+# ps lists the host processes standing for the container's.
+check "ps --format json: host pids, the supervisor (init) and the exec relay" python3 -c '
+import json, sys
+got = sorted(json.loads(sys.argv[1]))
+want = sorted([int(sys.argv[2]), int(open(sys.argv[3]).read())])
+assert got == want, (got, want)
+' "$(hull ps --format json cli)" "$sup" "$T/epid"
+check "ps: the supervisor's command line shows the container's args" \
+  bash -c "tr '\0' ' ' < /proc/$sup/cmdline | grep -q -- '-- sh -c trap'"
 check "hooks: poststart ran after start" bash -c "tail -n1 '$T/hooks/order' | grep -qx poststart"
 hull events --stats cli > "$T/ev.json" 2> "$T/ev.err"; rc=$?
 check "events --stats exits 0" [ "$rc" = 0 ]
@@ -91,7 +104,6 @@ assert walk(e["data"]), e
 [ -s "$T/ev.json" ] && sed 's/^/  events: /' "$T/ev.json" | cut -c1-300
 
 # ---- kill TERM / stopped / delete ---------------------------------------------
-sup=$(cat "$T/pid")
 hull kill cli TERM; rc=$?
 check "kill TERM exits 0" [ "$rc" = 0 ]
 for _ in $(seq 120); do [ "$(json_field <(hull state cli) status)" = stopped ] && break; sleep 0.5; done

@@ -30,6 +30,7 @@ SRC=$PWD
 CHECK_PREFIX="container: "
 vmtest_init container
 
+status_pid () { hull state "$1" 2>/dev/null | sed -n 's/.*"pid": \([0-9]*\).*/\1/p'; }
 status_of () { hull state "$1" 2>/dev/null | sed -n 's/.*"status": "\([a-z]*\)".*/\1/p'; }
 wait_status () { # ID STATUS PID: up to RUN_TIMEOUT s, while PID lives
   local end=$(( $(date +%s) + RUN_TIMEOUT ))
@@ -120,7 +121,10 @@ if wait_status b running "$RUN_B"; then
   check "exec: --env and --cwd over process" [ "$out" = "bar /tmp container-env" ]
   out=$(hull exec b sh -c 'echo to-stderr >&2' 2>&1 >/dev/null)
   check "exec: stderr" [ "$out" = to-stderr ]
-  check "ps lists the container's init" bash -c "'$HULL_BIN' --root '$STATE' ps --format json b | grep -q 1"
+  # ps names host processes (the supervisor stands for init), not guest pids.
+  sup_b=$(status_pid b)
+  check "ps lists the supervisor standing for init" \
+    bash -c "'$HULL_BIN' --root '$STATE' ps --format json b | grep -qE '[[,]$sup_b[],]'"
   # A terminal exec on our own tty (script(1) gives us one).
   out=$(timeout -k 5 "$RUN_TIMEOUT" script -qec "exec '$HULL_BIN' --root '$STATE' exec -t b sh -c 'test -t 0 && echo EXEC-ON-TTY; exit 3'" /dev/null); rc=$?
   check "exec -t: exit status 3" [ "$rc" = 3 ]

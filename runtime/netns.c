@@ -127,6 +127,7 @@ netns_setup (const char *netns_path, struct netns_net **out, hull_error_t *err)
   job.net = calloc (1, sizeof *job.net);
   if (job.net == NULL)
     return hull_error (err, ENOMEM, "netns");
+  job.net->keeper_fd = -1;
   r = pthread_create (&th, NULL, setup_thread, &job);
   if (r != 0)
     {
@@ -158,12 +159,10 @@ keep_first (hull_error_t *err, hull_error_t *e)
 }
 
 int
-netns_teardown (struct netns_net *net, hull_error_t *err)
+netns_teardown_links (struct netns_net *net, hull_error_t *err)
 {
   int rc = 0;
 
-  if (net == NULL)
-    return 0;
   for (unsigned i = 0; i < net->n_ifaces; i++)
     {
       struct netns_iface *ifc = &net->ifaces[i];
@@ -185,6 +184,31 @@ netns_teardown (struct netns_net *net, hull_error_t *err)
       hull_error_free (&e);
       ifc->iface_qdisc = false;
     }
+  return rc;
+}
+
+int
+netns_teardown (struct netns_net *net, hull_error_t *err)
+{
+  int rc;
+
+  if (net == NULL)
+    return 0;
+  /* A keeper process does the netlink part: this process may have lost
+   * CAP_NET_ADMIN since setup (netns_keeper.c).  Closing the tap fds
+   * first deletes the taps, which needs no privilege. */
+  if (net->keeper_pid > 0)
+    {
+      for (unsigned i = 0; i < net->n_ifaces; i++)
+        if (net->ifaces[i].tap_fd >= 0)
+          {
+            close (net->ifaces[i].tap_fd);
+            net->ifaces[i].tap_fd = -1;
+          }
+      rc = netns_keeper_finish (net, err);
+    }
+  else
+    rc = netns_teardown_links (net, err);
   if (net->nl != NULL)
     mnl_socket_close (net->nl);
   free (net);

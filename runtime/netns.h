@@ -29,7 +29,12 @@
  * Teardown deletes the taps (which removes their qdiscs) and the clsact
  * qdisc on each container interface (which removes its filter).  The taps
  * are not persistent: should the supervisor die, closing its fds deletes
- * them too. */
+ * them too.
+ *
+ * Callers: runtime/sandbox_vm_net.c wires a container's netns into its
+ * microVM with these; the guest half (runtime/netns_guest.h,
+ * cmd/hull-agent/agent_net.c) reads netns_to_json's description and
+ * configures the NICs. */
 #ifndef HULL_NETNS_H
 #define HULL_NETNS_H
 
@@ -37,6 +42,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "runtime/error.h"
 
@@ -91,6 +97,8 @@ struct netns_net
   uint32_t seq;
   unsigned n_ifaces;
   struct netns_iface ifaces[NETNS_MAX_IFACES];
+  pid_t keeper_pid;          /* netns_keeper_start's process, 0: none */
+  int keeper_fd;             /* our end of its socket, -1: none */
 };
 
 /* Enter the netns at netns_path (e.g. /proc/PID/ns/net or
@@ -104,6 +112,17 @@ int netns_setup (const char *netns_path, struct netns_net **out, hull_error_t *e
  * reported; err may be NULL).  The tap fds must no longer be in use
  * (virtio_net_destroy first).  Safe on NULL and on a partly set up net. */
 int netns_teardown (struct netns_net *net, hull_error_t *err);
+
+/* For a process that drops its privileges after setup (the confined
+ * supervisor, runtime/confine.h): fork a keeper process now, while
+ * privileged, that keeps CAP_NET_ADMIN and the netlink socket and does
+ * nothing but wait; netns_teardown then closes the taps itself and has the
+ * keeper remove the rest (the clsact qdisc on each interface cannot go
+ * without CAP_NET_ADMIN), waiting until it has.  Should this process die
+ * first, the keeper sees its socket close and cleans up alone.  The keeper
+ * holds no other fd of ours (stdio is /dev/null).  No-op without
+ * interfaces.  Call before starting threads. */
+int netns_keeper_start (struct netns_net *net, hull_error_t *err);
 
 /* The guest-side description for hull-agent:
  * {"interfaces":[{"name":"eth0","mac":"02:42:ac:11:00:02","mtu":1500,

@@ -19,4 +19,11 @@ int netns_nl_clsact_del (struct netns_net *net, int ifindex, hull_error_t *err);
  * to (the frame is stolen: the netns stack never sees it). */
 int netns_nl_redirect_add (struct netns_net *net, int from, int to, hull_error_t *err);
 
+/* netns.c: remove our taps and qdiscs through net->nl (what
+ * netns_teardown does in-process, and the keeper does for it). */
+int netns_teardown_links (struct netns_net *net, hull_error_t *err);
+/* netns_keeper.c: have the keeper run netns_teardown_links, wait for it
+ * to end and report its result. */
+int netns_keeper_finish (struct netns_net *net, hull_error_t *err);
+
 #endif

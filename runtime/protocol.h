@@ -102,6 +102,7 @@ enum hull_attr
   HULL_ATTR_NONCE = 18,         /* bytes */
   HULL_ATTR_ROOTFS = 19,        /* str, guest path of the container rootfs */
   HULL_ATTR_PIDS = 20,          /* bytes: packed u32 LE pids */
+  HULL_ATTR_NETWORK_JSON = 21,  /* json: the guest NICs to configure (runtime/netns.h) */
   HULL_ATTR_MEM_USAGE = 32,     /* u64 bytes, cgroup memory.current */
   HULL_ATTR_MEM_LIMIT = 33,     /* u64 bytes, cgroup memory.max */
   HULL_ATTR_MEM_SWAP_USAGE = 34, /* u64 bytes */

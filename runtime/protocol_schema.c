@@ -33,6 +33,7 @@ static const uint8_t attr_kinds[HULL_ATTR__MAX + 1] = {
   [HULL_ATTR_NONCE] = HULL_KIND_BYTES,
   [HULL_ATTR_ROOTFS] = HULL_KIND_STR,
   [HULL_ATTR_PIDS] = HULL_KIND_BYTES,
+  [HULL_ATTR_NETWORK_JSON] = HULL_KIND_JSON,
   [HULL_ATTR_MEM_USAGE] = HULL_KIND_U64,
   [HULL_ATTR_MEM_LIMIT] = HULL_KIND_U64,
   [HULL_ATTR_MEM_SWAP_USAGE] = HULL_KIND_U64,
@@ -63,7 +64,8 @@ static const struct field f_cid[] = { REQ (CONTAINER_ID), { 0, false } };
 static const struct field f_ping[] = { OPT (NONCE), { 0, false } };
 static const struct field f_pid[] = { REQ (PID), { 0, false } };
 static const struct field f_create[] = { REQ (CONTAINER_ID), REQ (CONFIG_JSON),
-                                         OPT (ROOTFS), STREAMS, { 0, false } };
+                                         OPT (ROOTFS), OPT (NETWORK_JSON), STREAMS,
+                                         { 0, false } };
 static const struct field f_exec[] = { REQ (CONTAINER_ID), OPT (EXEC_ID),
                                        REQ (PROCESS_JSON), STREAMS, { 0, false } };
 static const struct field f_signal[] = { REQ (CONTAINER_ID), OPT (PID), REQ (SIGNAL),

@@ -5,6 +5,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "runtime/json_gen.h"
+#include "runtime/log.h"
 
 #define MIB (1024ULL * 1024ULL)
 
@@ -205,4 +209,112 @@ resources_map (const struct oci_config *cfg, const struct resources_defaults *d,
     return -1;
   *out = s;
   return 0;
+}
+
+int
+resources_vm_size (const struct oci_config *cfg, uint32_t default_vcpus,
+                   uint64_t default_memory_mib, struct hull_log *log, struct vm_size *out,
+                   hull_error_t *err)
+{
+  long online = sysconf (_SC_NPROCESSORS_ONLN);
+  struct resources_defaults d = { .vcpus = default_vcpus,
+                                  .memory_mib = default_memory_mib,
+                                  .max_vcpus = RESOURCES_VMM_MAX_VCPUS,
+                                  .max_memory_mib = RESOURCES_MAX_MEMORY_MIB,
+                                  .overhead_mib = RESOURCES_VM_OVERHEAD_MIB };
+
+  if (online > 0 && online < RESOURCES_VMM_MAX_VCPUS)
+    d.max_vcpus = (uint32_t) online;
+  if (resources_map (cfg, &d, out, err) < 0)
+    return -1;
+  if (log == NULL)
+    return 0;
+  log_debug (log, "microVM size: %u vCPUs (%s), %llu MiB (%s)", out->vcpus, out->vcpus_from,
+             (unsigned long long) out->memory_mib, out->memory_from);
+  if (out->memory_over_limit)
+    log_warning (log,
+                 "linux.resources.memory.limit is below what a microVM needs: the guest gets "
+                 "%llu MiB (the floor) + ~%u MiB host overhead, more than the limit; the host "
+                 "cgroup may OOM-kill the VM",
+                 (unsigned long long) out->memory_mib, RESOURCES_VM_OVERHEAD_MIB);
+  return 0;
+}
+
+/* ---- update ---- */
+
+int
+resources_update_check (const struct vm_size *vm, const struct oci_linux_resources *r,
+                        hull_error_t *err)
+{
+  const struct oci_memory *m = r->memory;
+  uint64_t cap = (vm->memory_mib + RESOURCES_VM_OVERHEAD_MIB) * MIB, want = 0;
+
+  if (m != NULL && m->has_limit && m->limit > 0 && (uint64_t) m->limit > cap)
+    return hull_error (err, EINVAL,
+                       "linux.resources.memory.limit: %lld bytes is more than this microVM "
+                       "holds (%llu MiB of guest RAM + %u MiB overhead); guest RAM cannot "
+                       "grow while the container runs",
+                       (long long) m->limit, (unsigned long long) vm->memory_mib,
+                       RESOURCES_VM_OVERHEAD_MIB);
+  if (vcpus_from_cpu (r->cpu, &want, err) < 0)
+    return -1;
+  if (want > vm->vcpus)
+    return hull_error (err, EINVAL,
+                       "linux.resources.cpu: quota/period or cpus asks for %llu CPUs but the "
+                       "microVM has %u vCPUs; vCPUs cannot be added while the container runs",
+                       (unsigned long long) want, vm->vcpus);
+  if (r->block_io != NULL)
+    return hull_error (err, ENOTSUP, "linux.resources.blockIO: not supported by hull update");
+  if (r->n_devices > 0)
+    return hull_error (err, ENOTSUP, "linux.resources.devices: not supported by hull update");
+  if (r->network != NULL)
+    return hull_error (err, ENOTSUP, "linux.resources.network: not supported by hull update");
+  if (r->n_rdma > 0)
+    return hull_error (err, ENOTSUP, "linux.resources.rdma: not supported by hull update");
+  if (r->unified.n > 0)
+    return hull_error (err, ENOTSUP, "linux.resources.unified: not supported by hull update");
+  return 0;
+}
+
+int
+resources_live_json (const struct oci_linux_resources *r, char **out, hull_error_t *err)
+{
+  const struct oci_memory *m = r->memory;
+  const struct oci_cpu *c = r->cpu;
+  struct json_gen g;
+
+  if (json_gen_init (&g, err) < 0)
+    return -1;
+  json_gen_open_object (&g);
+  if (m != NULL && (m->has_limit || m->has_swap))
+    {
+      json_gen_key (&g, "memory");
+      json_gen_open_object (&g);
+      if (m->has_limit)
+        json_gen_kv_int (&g, "limit", m->limit);
+      if (m->has_swap)
+        json_gen_kv_int (&g, "swap", m->swap);
+      json_gen_close_object (&g);
+    }
+  if (c != NULL && (c->has_shares || c->has_quota || c->has_period))
+    {
+      json_gen_key (&g, "cpu");
+      json_gen_open_object (&g);
+      if (c->has_shares)
+        json_gen_kv_uint (&g, "shares", c->shares);
+      if (c->has_quota)
+        json_gen_kv_int (&g, "quota", c->quota);
+      if (c->has_period)
+        json_gen_kv_uint (&g, "period", c->period);
+      json_gen_close_object (&g);
+    }
+  if (r->pids != NULL)
+    {
+      json_gen_key (&g, "pids");
+      json_gen_open_object (&g);
+      json_gen_kv_int (&g, "limit", r->pids->limit);
+      json_gen_close_object (&g);
+    }
+  json_gen_close_object (&g);
+  return json_gen_finish (&g, out, NULL, err);
 }

@@ -63,6 +63,38 @@ struct vm_size
 int resources_map (const struct oci_config *cfg, const struct resources_defaults *d,
                    struct vm_size *out, hull_error_t *err);
 
+/* ---- the VM backend's use (sandbox_vm_boot.c, sandbox_vm.c) ---- */
+
+/* Host memory the supervisor (VMM threads, virtiofsd) uses besides guest
+ * RAM, charged to the same host cgroup (runtime/cgroup_host.h). */
+#define RESOURCES_VM_OVERHEAD_MIB 32
+/* The VMM's own limit on vCPUs (MP table, ACPI MADT). */
+#define RESOURCES_VMM_MAX_VCPUS 64
+#define RESOURCES_MAX_MEMORY_MIB 1048576
+
+struct hull_log;
+
+/* resources_map with this host's limits (vCPUs up to the host's online
+ * CPUs and the VMM's limit) and the settings' defaults.  With a log, says
+ * where the size came from and warns when the memory floor is above
+ * linux.resources.memory.limit (the VM may then outgrow the cgroup). */
+int resources_vm_size (const struct oci_config *cfg, uint32_t default_vcpus,
+                       uint64_t default_memory_mib, struct hull_log *log, struct vm_size *out,
+                       hull_error_t *err);
+
+/* `hull update` on a running microVM (sizes from resources_vm_size of the
+ * container's config).  Live: pids.limit, cpu.shares/quota/period,
+ * memory.limit/swap inside the guest; hugepage limits are met trivially
+ * (the guest has no huge pages).  Refused, naming the field: memory.limit
+ * above what the VM holds (guest RAM + RESOURCES_VM_OVERHEAD_MIB: RAM
+ * cannot grow live), a cpu quota or cpu set asking for more CPUs than the
+ * VM's vCPUs (vCPUs cannot be added live), blockIO, devices, network,
+ * rdma and unified (not applied by hull at all). */
+int resources_update_check (const struct vm_size *vm, const struct oci_linux_resources *r,
+                            hull_error_t *err);
+/* The part of r the guest applies, as a linux.resources JSON object. */
+int resources_live_json (const struct oci_linux_resources *r, char **out, hull_error_t *err);
+
 /* Number of distinct CPUs in a cpuset list ("0-3,7", "1,3-4"); an empty
  * string is 0 (no restriction).  Errors name the list. */
 int resources_cpuset_count (const char *list, unsigned *count, hull_error_t *err);

@@ -30,6 +30,7 @@
 #include "runtime/state.h"
 
 #define SANDBOX_INIT 0u
+#define SANDBOX_EVENT_OOM 0xffffffffu
 
 struct sandbox; /* backend private */
 struct hull_log;
@@ -86,7 +87,7 @@ struct sandbox_ops
    * supervisor sends it to --console-socket and closes it); else -1. */
   int (*create) (const struct sandbox_create_args *a, struct sandbox **out, int *pty_master,
                  hull_error_t *err);
-  /* Run init's program (startContainer hooks first, in the container). */
+  /* Run init's program (`hull start` ran the startContainer hooks). */
   int (*start) (struct sandbox *sb, hull_error_t *err);
   /* Start another process in the running container. */
   int (*exec) (struct sandbox *sb, const struct sandbox_exec_args *a, uint32_t *proc,
@@ -96,7 +97,9 @@ struct sandbox_ops
   /* Readable when next_exit may have something (for the supervisor's
    * epoll loop). */
   int (*event_fd) (struct sandbox *sb);
-  /* 1 and *out filled when a process has exited, 0 when none is pending. */
+  /* 1 and *out filled when a process has exited, 0 when none is pending.
+   * proc == SANDBOX_EVENT_OOM is no exit but a report that the container
+   * had processes OOM-killed (status: its OOM kills so far, >= 1). */
   int (*next_exit) (struct sandbox *sb, struct sandbox_exit *out, hull_error_t *err);
   int (*close_stdin) (struct sandbox *sb, uint32_t proc, hull_error_t *err);
   int (*resize) (struct sandbox *sb, uint32_t proc, unsigned rows, unsigned cols,
@@ -107,6 +110,9 @@ struct sandbox_ops
   int (*update) (struct sandbox *sb, const struct oci_linux_resources *r, hull_error_t *err);
   /* The container's processes (ids as the container sees them). */
   int (*ps) (struct sandbox *sb, pid_t **pids, size_t *n, hull_error_t *err);
+  /* ps ids are not host pids (a VM's own pid space): `hull ps` then lists
+   * the host processes that stand for the container's (see do_ps). */
+  bool guest_pids;
   /* Kill everything, reap, release.  sb may be NULL. */
   void (*destroy) (struct sandbox *sb);
 };

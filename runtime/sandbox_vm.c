@@ -9,7 +9,9 @@
  * VM is up and before the agent creates the container.  createContainer
  * and startContainer hooks belong in the container's namespaces, which
  * live in the guest where host binaries do not exist; they run on the host
- * at the same points of the lifecycle instead. */
+ * at the same points of the lifecycle instead: createContainer from here,
+ * startContainer from `hull start` (the supervisor is confined by then and
+ * cannot execute anything, runtime/confine.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pty.h>
@@ -26,6 +28,7 @@
 #include "runtime/hooks.h"
 #include "runtime/json.h"
 #include "runtime/log.h"
+#include "runtime/resources_map.h"
 #include "runtime/sandbox_vm.h"
 
 static void svm_destroy (struct sandbox *sb);
@@ -175,7 +178,7 @@ create_request (struct sandbox *sb, struct vm_call *c, hull_error_t *err)
     return -1;
   hull_msgbuf_put_str (&c->mb, HULL_ATTR_CONFIG_JSON, text);
   hull_msgbuf_put_str (&c->mb, HULL_ATTR_ROOTFS, VM_GUEST_ROOTFS);
-  return 0;
+  return vm_net_request (sb, &c->mb, err);
 }
 
 static int
@@ -255,11 +258,10 @@ simple_call (struct sandbox *sb, struct vm_call *c, hull_error_t *err)
   return 0;
 }
 
+/* startContainer hooks were run by `hull start` (runtime/README.md). */
 static int
 svm_start (struct sandbox *sb, hull_error_t *err)
 {
-  if (run_hooks (sb, OCI_HOOK_START_CONTAINER, STATUS_CREATED, err) < 0)
-    return -1;
   return simple_call (sb, vm_call_new (sb, HULL_OP_START, true), err);
 }
 
@@ -318,7 +320,25 @@ svm_signal (struct sandbox *sb, uint32_t proc, int signo, bool all, hull_error_t
       if (all)
         hull_msgbuf_put_u32 (&c->mb, HULL_ATTR_ALL, 1);
     }
-  return simple_call (sb, c, err);
+  if (c == NULL || signo != SIGKILL || (proc != SANDBOX_INIT && !all))
+    return simple_call (sb, c, err);
+  /* SIGKILL ends the container even in a guest too busy to act on it
+   * (a fork bomb starving the agent): the I/O thread stops the VM when
+   * init outlives the grace period, and a request lost with the VM is
+   * then a kill done. */
+  pthread_mutex_lock (&sb->lock);
+  if (sb->kill_deadline_ms == 0)
+    sb->kill_deadline_ms = vm_now_ms () + VM_KILL_GRACE_MS;
+  pthread_mutex_unlock (&sb->lock);
+  if (simple_call (sb, c, err) == 0)
+    return 0;
+  pthread_mutex_lock (&sb->lock);
+  bool gone = sb->vm_done || sb->io_dead;
+  pthread_mutex_unlock (&sb->lock);
+  if (!gone)
+    return -1;
+  hull_error_free (err);
+  return 0;
 }
 
 static int
@@ -416,13 +436,24 @@ svm_stats (struct sandbox *sb, struct sandbox_stats *out, hull_error_t *err)
   return 0;
 }
 
+/* What can change live goes to the agent (the guest cgroup); the rest is
+ * refused naming the field (resources_map.h).  The supervisor then
+ * updates the host cgroup. */
 static int
 svm_update (struct sandbox *sb, const struct oci_linux_resources *r, hull_error_t *err)
 {
-  (void) sb, (void) r;
-  return hull_error (err, ENOTSUP,
-                     "update: the microVM backend cannot change linux.resources of a running "
-                     "container yet");
+  cleanup_free char *json = NULL;
+  struct vm_size vm;
+  struct vm_call *c;
+
+  if (resources_vm_size (sb->config, sb->settings.default_vcpus, sb->settings.default_memory_mib,
+                         NULL, &vm, err) < 0
+      || resources_update_check (&vm, r, err) < 0 || resources_live_json (r, &json, err) < 0)
+    return hull_error_prefix (err, "update");
+  c = vm_call_new (sb, HULL_OP_UPDATE, true);
+  if (c != NULL)
+    hull_msgbuf_put_str (&c->mb, HULL_ATTR_RESOURCES_JSON, json);
+  return simple_call (sb, c, err);
 }
 
 static int
@@ -489,5 +520,6 @@ const struct sandbox_ops sandbox_vm_ops = {
   .stats = svm_stats,
   .update = svm_update,
   .ps = svm_ps,
+  .guest_pids = true,
   .destroy = svm_destroy,
 };

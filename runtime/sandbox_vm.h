@@ -7,6 +7,8 @@
  *   sandbox_vm_stdio.c stdio relays between host fds and protocol streams
  *   sandbox_vm_call.c  requests from the supervisor thread to the I/O thread
  *   sandbox_vm_json.c  an OCI process as JSON (for exec)
+ *   sandbox_vm_net.c   the container's netns: taps, virtio-net devices, the
+ *                      guest's interface description
  *
  * Threads: the supervisor's thread calls the ops; the VM thread sits in
  * machine_run; the I/O thread owns the protocol connection (struct
@@ -44,6 +46,9 @@
  * share of their own (one more volume); larger ones are skipped. */
 #define VM_VOL_FILE_MAX (1u << 20)
 #define VM_MAX_VOL_FILES 16
+/* virtio-net devices, one per Ethernet interface of the container's netns
+ * (runtime/netns.h NETNS_MAX_IFACES). */
+#define VM_MAX_NICS 8
 /* Receive window per stream: at most this much guest output waits in the
  * supervisor for a slow host reader. */
 #define VM_STREAM_WINDOW (64u * 1024)
@@ -52,9 +57,15 @@
 #define VM_EXIT_DRAIN_MS 2000
 #define VM_WINSIZE_POLL_MS 200
 #define VM_SHUTDOWN_WAIT_MS 5000
+/* SIGKILL to init (or to all): if init has not exited this long after,
+ * the guest is too busy or broken to act on it and the VM is stopped,
+ * which kills everything in it (init then reports 137). */
+#define VM_KILL_GRACE_MS 2000
 
 struct machine;
 struct virtio_fs;
+struct virtio_net;
+struct netns_net;
 
 /* One direction of one process's stdio between a host fd and a stream. */
 struct vm_relay
@@ -139,6 +150,8 @@ struct sandbox
                            one per mount index, NULL when none */
   size_t vol_files[VM_MAX_VOL_FILES];
   size_t n_vol_files;
+  struct netns_net *net;     /* the container netns's taps, NULL: none */
+  struct virtio_net *nics[VM_MAX_NICS];
   int chan_guest, chan_host; /* socketpair: the port's end, ours */
   int console_fd;            /* guest console log in the state dir */
 
@@ -158,6 +171,7 @@ struct sandbox
   char *io_error;     /* why it ended */
   bool ready;         /* the agent's HELLO arrived */
   bool shutting_down; /* the VM going away is expected */
+  int64_t kill_deadline_ms; /* 0, or when init must be gone (VM_KILL_GRACE_MS) */
   struct vm_call *calls_new, *calls_sent;
   struct sandbox_exit *exits;
   size_t n_exits, cap_exits;
@@ -177,6 +191,15 @@ int vm_vols_start_daemons (struct sandbox *sb, hull_error_t *err);
 int vm_vols_add_devices (struct sandbox *sb, hull_error_t *err);
 void vm_vols_destroy_devices (struct sandbox *sb);
 void vm_vols_stop_daemons (struct sandbox *sb);
+
+/* sandbox_vm_net.c: taps before the machine, devices with the others,
+ * the interfaces in the create request; devices destroyed once the vCPUs
+ * are stopped, the taps and qdiscs removed after the machine is gone. */
+int vm_net_setup (struct sandbox *sb, hull_error_t *err);
+int vm_net_add_devices (struct sandbox *sb, hull_error_t *err);
+int vm_net_request (struct sandbox *sb, struct hull_msgbuf *mb, hull_error_t *err);
+void vm_net_destroy_devices (struct sandbox *sb);
+void vm_net_teardown (struct sandbox *sb);
 
 /* sandbox_vm_boot.c */
 int vm_boot_prepare (struct sandbox *sb, const struct sandbox_create_args *a, hull_error_t *err);

@@ -21,6 +21,7 @@
 
 #include "runtime/cleanup.h"
 #include "runtime/log.h"
+#include "runtime/resources_map.h"
 #include "runtime/sandbox_vm.h"
 #include "vmm/machine.h"
 #include "vmm/vcpu.h"
@@ -87,40 +88,21 @@ settings_prepare (struct sandbox *sb, hull_error_t *err)
   return r;
 }
 
-/* vCPUs from linux.resources.cpu (quota/period, rounded up), RAM the
- * larger of the default and linux.resources.memory.limit: the guest's
- * cgroup enforces the limit itself, the VM only has to fit it. */
-static void
-vm_size (const struct sandbox *sb, unsigned *cpus, uint64_t *mib)
-{
-  const struct oci_linux *l = sb->config->linux_spec;
-  const struct oci_linux_resources *r = l ? l->resources : NULL;
-
-  *cpus = sb->settings.default_vcpus;
-  *mib = sb->settings.default_memory_mib;
-  if (r != NULL && r->cpu != NULL && r->cpu->has_quota && r->cpu->quota > 0 && r->cpu->has_period
-      && r->cpu->period > 0)
-    {
-      uint64_t n = ((uint64_t) r->cpu->quota + r->cpu->period - 1) / r->cpu->period;
-      *cpus = n > 64 ? 64 : (unsigned) n;
-    }
-  if (r != NULL && r->memory != NULL && r->memory->has_limit && r->memory->limit > 0)
-    {
-      uint64_t want = ((uint64_t) r->memory->limit + (1u << 20) - 1) >> 20;
-      if (want > *mib)
-        *mib = want;
-    }
-}
-
 int
 vm_boot_prepare (struct sandbox *sb, const struct sandbox_create_args *a, hull_error_t *err)
 {
   const char *allow = getenv ("HULL_ALLOW_EMULATED");
+  struct vm_size size;
 
   if (a->preserve_fds > 0)
     return hull_error (err, ENOTSUP,
                        "--preserve-fds: host file descriptors cannot be passed into a microVM");
   if (settings_prepare (sb, err) < 0)
+    return -1;
+  /* Checked (annotations) and logged before anything starts; create_machine
+   * computes the same size again. */
+  if (resources_vm_size (sb->config, sb->settings.default_vcpus, sb->settings.default_memory_mib,
+                         sb->log, &size, err) < 0)
     return -1;
   if (machine_kvm_is_emulated () && !(allow != NULL && strcmp (allow, "1") == 0))
     return hull_error (err, ENOTSUP,
@@ -182,7 +164,13 @@ create_machine (struct sandbox *sb, hull_error_t *err)
                                .console_in_fd = -1,
                                .hvc_in_fd = -1 };
 
-  vm_size (sb, &mc.cpus, &mc.memory_mib);
+  struct vm_size size;
+
+  if (resources_vm_size (sb->config, sb->settings.default_vcpus, sb->settings.default_memory_mib,
+                         NULL, &size, err) < 0)
+    return -1;
+  mc.cpus = size.vcpus;
+  mc.memory_mib = size.memory_mib;
   if (asprintf (&console, "%s/console.log", sb->state_dir) < 0
       || asprintf (&append, "quiet hull.rootfs=%s %s %s", VM_ROOTFS_TAG,
                    sb->vols_cmdline ? sb->vols_cmdline : "",
@@ -207,7 +195,8 @@ vm_boot_start (struct sandbox *sb, hull_error_t *err)
   int sp[2], r;
 
   if (vm_vols_plan (sb, err) < 0 || start_virtiofsd (sb, err) < 0
-      || vm_vols_start_daemons (sb, err) < 0 || create_machine (sb, err) < 0)
+      || vm_vols_start_daemons (sb, err) < 0 || vm_net_setup (sb, err) < 0
+      || create_machine (sb, err) < 0)
     return -1;
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
     return hull_error (err, errno, "socketpair");
@@ -216,7 +205,7 @@ vm_boot_start (struct sandbox *sb, hull_error_t *err)
   fcntl (sb->chan_host, F_SETFL, fcntl (sb->chan_host, F_GETFL) | O_NONBLOCK);
   if (virtio_fs_create (machine_vm (sb->m), VM_ROOTFS_TAG, sb->fsd.socket_path, &sb->fs, err) < 0)
     return hull_error_prefix (err, "virtio-fs for the rootfs");
-  if (vm_vols_add_devices (sb, err) < 0)
+  if (vm_vols_add_devices (sb, err) < 0 || vm_net_add_devices (sb, err) < 0)
     return -1;
   if (machine_console (sb->m) == NULL)
     return hull_error (err, ENODEV, "the microVM has no virtio-console");
@@ -325,8 +314,10 @@ vm_boot_teardown (struct sandbox *sb)
     virtio_fs_destroy (sb->fs);
   sb->fs = NULL;
   vm_vols_destroy_devices (sb);
+  vm_net_destroy_devices (sb);
   machine_destroy (sb->m);
   sb->m = NULL;
+  vm_net_teardown (sb);
   virtiofsd_stop (&sb->fsd);
   vm_vols_stop_daemons (sb);
   if (sb->chan_guest >= 0)

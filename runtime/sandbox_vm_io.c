@@ -171,6 +171,8 @@ status_from_wait (uint32_t ws)
   return WEXITSTATUS (w);
 }
 
+static int exit_push_locked (struct sandbox *sb, uint32_t proc, int status);
+
 static void
 io_on_event (struct sandbox *sb, const struct hull_msg *m)
 {
@@ -184,6 +186,11 @@ io_on_event (struct sandbox *sb, const struct hull_msg *m)
       hull_msg_get_u64 (m, HULL_ATTR_OOM_KILLS, &kills);
       log_warning (sb->log, "container `%s`: out of memory (oom kills: %llu)", sb->id,
                    (unsigned long long) kills);
+      /* Queued with the exits, so the supervisor hears of it before the
+       * exit it may have caused. */
+      pthread_mutex_lock (&sb->lock);
+      exit_push_locked (sb, SANDBOX_EVENT_OOM, kills > 0 && kills < 1000000 ? (int) kills : 1);
+      pthread_mutex_unlock (&sb->lock);
       return;
     }
   if (m->op != HULL_EVENT_EXIT)
@@ -416,12 +423,81 @@ poll_fill (struct sandbox *sb, struct io_poll *ps)
     }
 }
 
+/* A virtio-fs back-end that goes away stops the VM with a bare "back-end
+ * closed the connection": append which virtiofsd died and how.  Its socket
+ * hangs up while the process is still exiting, so a dying one gets up to
+ * half a second to become reapable.  Only this thread touches the daemons
+ * until vm_io_stop has joined it. */
+static void
+io_dead_daemons (struct sandbox *sb, char *buf, size_t size)
+{
+  struct virtiofsd *ds[1 + VM_MAX_VOLS];
+  const char *srcs[1 + VM_MAX_VOLS];
+  size_t n = 0, len = 0;
+
+  ds[n] = &sb->fsd;
+  srcs[n++] = sb->rootfs;
+  for (size_t k = 0; k < sb->n_vols && n < 1 + VM_MAX_VOLS; k++)
+    {
+      ds[n] = &sb->vols[k].fsd;
+      srcs[n++] = sb->vols[k].source;
+    }
+  buf[0] = '\0';
+  for (int tries = 0; tries < 50 && len == 0; tries++)
+    {
+      if (tries > 0)
+        usleep (10 * 1000);
+      for (size_t i = 0; i < n && len + 1 < size; i++)
+        {
+          pid_t pid = ds[i]->pid;
+          int st;
+
+          if (pid <= 0 || virtiofsd_running (ds[i]))
+            continue;
+          st = ds[i]->exit_status;
+          len += (size_t) snprintf (buf + len, size - len, "; virtiofsd %d for `%s` died (%s %d)",
+                                    (int) pid, srcs[i],
+                                    st != -1 && WIFSIGNALED (st) ? "killed by signal" : "exit status",
+                                    st == -1 ? -1 : WIFSIGNALED (st) ? WTERMSIG (st) : WEXITSTATUS (st));
+        }
+    }
+}
+
+/* The deadline svm_signal armed for SIGKILL: past it with init still
+ * alive, stop the VM (which kills every process in it; io_abort then
+ * reports init as killed).  Returns the poll timeout it needs, or -1. */
+static int
+io_kill_deadline (struct sandbox *sb)
+{
+  char msg[128];
+  int64_t dl, now;
+
+  pthread_mutex_lock (&sb->lock);
+  dl = sb->kill_deadline_ms;
+  pthread_mutex_unlock (&sb->lock);
+  if (dl == 0)
+    return -1;
+  for (struct vm_proc *p = sb->procs; p != NULL; p = p->next)
+    if (p->is_init && p->exited)
+      return -1;
+  now = vm_now_ms ();
+  if (now < dl)
+    return (int) (dl - now);
+  snprintf (msg, sizeof (msg), "init did not exit within %d ms of SIGKILL: microVM stopped",
+            VM_KILL_GRACE_MS);
+  machine_stop (sb->m, VM_EXIT_POWEROFF, msg);
+  pthread_mutex_lock (&sb->lock);
+  sb->kill_deadline_ms = 0;
+  pthread_mutex_unlock (&sb->lock);
+  return -1;
+}
+
 /* 0: go on; 1: stop (why filled); -1: the channel failed. */
 static int
 io_step (struct sandbox *sb, char *why, size_t why_len, hull_error_t *err)
 {
   struct io_poll ps;
-  int timeout = -1;
+  int timeout = -1, kill_timeout;
   uint64_t v;
 
   io_send_calls (sb);
@@ -433,7 +509,15 @@ io_step (struct sandbox *sb, char *why, size_t why_len, hull_error_t *err)
       else
         snprintf (why, why_len, "the microVM stopped (%s: %s)",
                   vm_exit_reason_name (sb->vm_reason), sb->vm_msg);
+      bool lost = !sb->io_stop && !sb->shutting_down && sb->vm_reason == VM_EXIT_ERROR;
       pthread_mutex_unlock (&sb->lock);
+      if (lost)
+        {
+          char dead[400];
+          size_t l = strlen (why);
+          io_dead_daemons (sb, dead, sizeof (dead));
+          snprintf (why + l, why_len - l, "%s", dead);
+        }
       /* What the guest said before it went is still worth reading. */
       if (io_read_conn (sb, err) < 0)
         hull_error_free (err);
@@ -448,6 +532,9 @@ io_step (struct sandbox *sb, char *why, size_t why_len, hull_error_t *err)
     timeout = VM_WINSIZE_POLL_MS;
   if (exits_waiting (sb))
     timeout = 100;
+  kill_timeout = io_kill_deadline (sb);
+  if (kill_timeout >= 0 && (timeout < 0 || kill_timeout < timeout))
+    timeout = kill_timeout;
   if (poll (ps.fds, ps.n, timeout) < 0 && errno != EINTR)
     return hull_error (err, errno, "poll");
   if (ps.fds[1].revents & POLLIN)

@@ -12,7 +12,7 @@
 static const char *const known_keys[] = {
   "kernel",        "initramfs",    "virtiofsd",
   "virtiofsdCache", "kernelCmdline", "defaultVcpus",
-  "defaultMemoryMiB", "bootTimeoutMs", NULL,
+  "defaultMemoryMiB", "bootTimeoutMs", "confineVmm", NULL,
 };
 
 static int
@@ -34,6 +34,7 @@ hull_settings_init (struct hull_settings *s, hull_error_t *err)
   s->default_vcpus = 1;
   s->default_memory_mib = 256;
   s->boot_timeout_ms = 30000;
+  s->confine_vmm = true;
   if (set_str (&s->kernel, "/usr/lib/hull/vmlinuz", err) < 0
       || set_str (&s->initramfs, "/usr/lib/hull/initramfs.img", err) < 0
       || set_str (&s->virtiofsd, "/usr/lib/qemu/virtiofsd", err) < 0
@@ -128,7 +129,8 @@ settings_fill (const struct json_node *root, struct hull_settings *s,
              < 0
       || get_range (root, "defaultVcpus", 1, 255, &vcpus, err) < 0
       || get_range (root, "defaultMemoryMiB", 64, 1048576, &mem, err) < 0
-      || get_range (root, "bootTimeoutMs", 100, 600000, &boot, err) < 0)
+      || get_range (root, "bootTimeoutMs", 100, 600000, &boot, err) < 0
+      || json_get_bool (root, "confineVmm", JSON_OPTIONAL, &s->confine_vmm, err) < 0)
     return -1;
   if (strcmp (s->virtiofsd_cache, "auto") != 0
       && strcmp (s->virtiofsd_cache, "always") != 0

@@ -13,10 +13,15 @@
  *   defaultVcpus        integer  1        (1..255)
  *   defaultMemoryMiB    integer  256      (64..1048576)
  *   bootTimeoutMs       integer  30000    (100..600000)
+ *   confineVmm          boolean  true     (false: the supervisor and `hull
+ *                                         boot` keep their privileges and
+ *                                         run without the seccomp filter of
+ *                                         runtime/confine.h; debugging only)
  * Paths must be absolute. */
 #ifndef HULL_SETTINGS_H
 #define HULL_SETTINGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +39,7 @@ struct hull_settings
   uint32_t default_vcpus;
   uint64_t default_memory_mib;
   uint32_t boot_timeout_ms;
+  bool confine_vmm;
 };
 
 /* Fill *s with the defaults (strings are allocated). */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
+#include "runtime/confine.h"
 #include "runtime/fdio.h"
 #include "runtime/console_socket.h"
 #include "runtime/hooks.h"
@@ -194,6 +195,10 @@ supervisor_setup (struct supervisor *s, hull_error_t *err)
     return hull_error (err, errno, "epoll_create1");
   if (block_signals (s, err) < 0 || load_config (s, err) < 0 || fill_record (s, err) < 0)
     return -1;
+  /* Into linux.cgroupsPath before the backend starts virtiofsd and the
+   * VM's threads, so they are all inside (runtime/cgroup_host.h). */
+  if (cgroup_host_place_self (&s->cg, s->config, s->args->systemd_cgroup, s->state_dir, err) < 0)
+    return -1;
   if (asprintf (&sock, "%s/sock", s->state_dir) < 0)
     return hull_error (err, ENOMEM, "socket path");
   s->listen_fd = proto_listen (sock, err);
@@ -323,6 +328,11 @@ reap_exits (struct supervisor *s)
 
   while (s->ops->next_exit (s->sb, &ex, &err) > 0)
     {
+      if (ex.proc == SANDBOX_EVENT_OOM)
+        {
+          supervisor_oom (s, ex.status);
+          continue;
+        }
       if (ex.proc == SANDBOX_INIT)
         {
           log_debug (s->log, "container init exited with status %d", ex.status);
@@ -397,6 +407,11 @@ supervisor_finish (struct supervisor *s)
 
   if (asprintf (&sock, "%s/sock", s->state_dir) >= 0)
     unlink (sock);
+  /* Callers still queued on the socket (a `state` poll) learn at once that
+   * the container stopped instead of waiting out the VM's teardown. */
+  if (s->listen_fd >= 0)
+    close (s->listen_fd);
+  s->listen_fd = -1;
   s->ops->destroy (s->sb);
   s->sb = NULL;
   while (s->conns != NULL)
@@ -418,6 +433,7 @@ supervisor_free (struct supervisor *s)
   free (s->config_text);
   free (s->state_dir);
   container_record_free (&s->rec);
+  cgroup_host_free (&s->cg);
   /* backend_fd belongs to the backend. */
   if (s->epfd >= 0)
     close (s->epfd);
@@ -447,6 +463,53 @@ create_failed_cleanup (struct supervisor *s)
     log_warning (s->log, "%s", hull_error_msg (&err));
 }
 
+/* Only the production backend is confined: build/hull-test runs
+ * containers as its own children and is never a VMM. */
+static bool
+confinable (const struct supervisor *s)
+{
+  return s->ops == &sandbox_vm_ops;
+}
+
+/* Fds the caller leaked to us (not stdio, the ready pipe, --preserve-fds
+ * or the log) are closed before setup opens anything of ours. */
+static int
+close_inherited (const struct supervisor *s, hull_error_t *err)
+{
+  const struct supervisor_args *a = s->args;
+  cleanup_free int *keep = calloc ((size_t) a->preserve_fds + 2, sizeof (int));
+  size_t n = 0;
+
+  if (keep == NULL)
+    return hull_error (err, ENOMEM, "fds to keep");
+  keep[n++] = a->ready_fd;
+  keep[n++] = a->log != NULL ? a->log->fd : -1;
+  for (int fd = 3; fd < 3 + a->preserve_fds; fd++)
+    keep[n++] = fd;
+  return confine_close_fds (keep, n, err);
+}
+
+/* Everything privileged is done (virtiofsd, taps, cgroups, VM, createRuntime
+ * and createContainer hooks): drop privileges and filter system calls for
+ * the rest of the supervisor's life (runtime/confine.h). */
+static int
+supervisor_confine (const struct supervisor *s, hull_error_t *err)
+{
+  bool want = true;
+
+  if (!confinable (s))
+    return 0;
+  if (confine_wanted (&want, err) < 0)
+    return -1;
+  if (!want)
+    {
+      log_warning (s->log, "container `%s`: the supervisor is not confined (settings "
+                   "confineVmm is false)", s->args->id);
+      return 0;
+    }
+  return confine_apply (err);
+}
+
 int
 supervisor_main (const struct supervisor_args *a)
 {
@@ -456,7 +519,8 @@ supervisor_main (const struct supervisor_args *a)
   int status;
 
   s.state_dir = state_dir_path (a->root, a->id);
-  if (s.state_dir == NULL || supervisor_setup (&s, &err) < 0)
+  if (s.state_dir == NULL || (confinable (&s) && close_inherited (&s, &err) < 0)
+      || supervisor_setup (&s, &err) < 0)
     {
       log_error (s.log, "create `%s`: %s", a->id, hull_error_msg (&err));
       create_failed_cleanup (&s);
@@ -467,6 +531,14 @@ supervisor_main (const struct supervisor_args *a)
   /* The container has its own copies of the stdio it needs now; keeping
    * ours would hold the caller's pipes open after the container exits. */
   fdio_stdio_to_devnull ();
+  if (supervisor_confine (&s, &err) < 0)
+    {
+      log_error (s.log, "create `%s`: %s", a->id, hull_error_msg (&err));
+      create_failed_cleanup (&s);
+      report_ready (a->ready_fd, &err);
+      supervisor_free (&s);
+      return 1;
+    }
   log_debug (s.log, "container `%s` created (supervisor %d)", a->id, (int) getpid ());
   report_ready (a->ready_fd, NULL);
   event_loop (&s);

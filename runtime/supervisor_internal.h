@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <yajl/yajl_tree.h>
 
+#include "runtime/cgroup_host.h"
 #include "runtime/oci_config.h"
 #include "runtime/sandbox.h"
 #include "runtime/state.h"
@@ -16,7 +17,9 @@ struct sup_conn
   int fd;
   bool is_exec;     /* an exec relay's connection */
   uint32_t proc;    /* its process, when is_exec */
+  pid_t peer_pid;   /* the exec relay's host pid (SO_PEERCRED), when is_exec */
   bool proc_exited;
+  bool is_events; /* a `hull events` subscriber: gets {"event":"oom"} */
   struct sup_conn *next;
 };
 
@@ -40,6 +43,8 @@ struct supervisor
   int backend_fd;
   struct sup_conn *conns;
   struct hull_log *log;
+  struct cgroup_host cg; /* linux.cgroupsPath on the host, if any */
+  uint64_t oom_kills;    /* OOM kills the backend reported */
 };
 
 /* Handle one request from conn; replies on conn.  Takes the fds. */
@@ -48,6 +53,10 @@ void supervisor_handle (struct supervisor *s, struct sup_conn *c, yajl_val msg, 
 
 /* The state document for hooks and `hull state`. */
 char *supervisor_state_json (struct supervisor *s, enum container_status st);
+
+/* The backend reported OOM kills (kills: the container's count so far):
+ * record it and tell the `hull events` subscribers. */
+void supervisor_oom (struct supervisor *s, int kills);
 
 /* Build an exec'd process from a request (see README: "exec"). */
 int supervisor_exec_process (struct supervisor *s, yajl_val msg, struct oci_process **out,

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
@@ -76,6 +77,29 @@ do_pause (struct supervisor *s, bool pause, hull_error_t *err)
   return 0;
 }
 
+/* The host processes standing for a VM's processes: this supervisor for
+ * init (its pid is the container's pid in the state and the shim's pid
+ * file) and each running exec's relay (the pid `exec --pid-file` wrote).
+ * containerd matches these against the pids it knows, and Docker's `top`
+ * runs the host's ps(1) on them: guest pids would name unrelated host
+ * processes. */
+static int
+host_pids (struct supervisor *s, pid_t **pids, size_t *n, hull_error_t *err)
+{
+  size_t cap = 1;
+
+  for (struct sup_conn *c = s->conns; c != NULL; c = c->next)
+    cap++;
+  *pids = calloc (cap, sizeof (pid_t));
+  if (*pids == NULL)
+    return hull_error (err, ENOMEM, "ps");
+  (*pids)[(*n)++] = getpid ();
+  for (struct sup_conn *c = s->conns; c != NULL; c = c->next)
+    if (c->is_exec && ! c->proc_exited && c->peer_pid > 0)
+      (*pids)[(*n)++] = c->peer_pid;
+  return 0;
+}
+
 static int
 do_ps (struct supervisor *s, struct sup_conn *c, hull_error_t *err)
 {
@@ -83,7 +107,10 @@ do_ps (struct supervisor *s, struct sup_conn *c, hull_error_t *err)
   size_t n = 0;
   yajl_gen g;
 
-  if (check (s, OP_PS, err) < 0 || s->ops->ps (s->sb, &pids, &n, err) < 0)
+  if (check (s, OP_PS, err) < 0)
+    return -1;
+  if ((s->ops->guest_pids ? host_pids (s, &pids, &n, err) : s->ops->ps (s->sb, &pids, &n, err))
+      < 0)
     return -1;
   g = proto_begin ();
   proto_put_bool (g, "ok", true);
@@ -166,8 +193,21 @@ do_update (struct supervisor *s, yajl_val msg, hull_error_t *err)
   if (oci_resources_parse_data (text, strlen (text), &r, err) < 0)
     return hull_error_prefix (err, "update: resources");
   ret = s->ops->update (s->sb, r, err);
+  /* The VM as a whole, in linux.cgroupsPath on the host. */
+  if (ret == 0)
+    ret = cgroup_host_update (&s->cg, r, err);
   oci_resources_free (r);
   return ret;
+}
+
+/* The process at the other end of a unix socket (the exec relay). */
+static pid_t
+peer_pid (int fd)
+{
+  struct ucred cred;
+  socklen_t len = sizeof (cred);
+
+  return getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? cred.pid : 0;
 }
 
 static int
@@ -197,6 +237,7 @@ do_exec (struct supervisor *s, struct sup_conn *c, yajl_val msg, int *fds, size_
     return -1;
   c->is_exec = true;
   c->proc = proc;
+  c->peer_pid = peer_pid (c->fd);
   g = proto_begin ();
   proto_put_bool (g, "ok", true);
   proto_put_int (g, "pid", proc);
@@ -224,6 +265,40 @@ exec_conn_message (struct supervisor *s, struct sup_conn *c, yajl_val msg)
     log_warning (s->log, "exec process %u: %s: %s", c->proc, op, hull_error_msg (&err));
 }
 
+/* `hull events`: the connection stays open and gets {"event":"oom",
+ * "oomKills":N} whenever the container has processes OOM-killed. */
+static int
+do_events (struct supervisor *s, struct sup_conn *c, hull_error_t *err)
+{
+  yajl_gen g = proto_begin ();
+
+  proto_put_bool (g, "ok", true);
+  proto_put_int (g, "oomKills", (long long) s->oom_kills);
+  c->is_events = true;
+  return proto_send (c->fd, g, NULL, 0, err);
+}
+
+void
+supervisor_oom (struct supervisor *s, int kills)
+{
+  if (kills < 1)
+    kills = 1;
+  if ((uint64_t) kills <= s->oom_kills)
+    kills = (int) s->oom_kills + 1;
+  s->oom_kills = (uint64_t) kills;
+  log_warning (s->log, "container `%s`: out of memory: %d process(es) OOM-killed so far",
+               s->args->id, kills);
+  for (struct sup_conn *c = s->conns; c != NULL; c = c->next)
+    if (c->is_events)
+      {
+        cleanup_error hull_error_t err = NULL;
+        yajl_gen g = proto_begin ();
+        proto_put_str (g, "event", "oom");
+        proto_put_int (g, "oomKills", kills);
+        proto_send (c->fd, g, NULL, 0, &err);
+      }
+}
+
 static int
 dispatch (struct supervisor *s, struct sup_conn *c, const char *op, yajl_val msg, int *fds,
           size_t nfds, bool *replied, hull_error_t *err)
@@ -237,6 +312,8 @@ dispatch (struct supervisor *s, struct sup_conn *c, const char *op, yajl_val msg
     return do_stats (s, c, err);
   if (strcmp (op, "exec") == 0)
     return do_exec (s, c, msg, fds, nfds, err);
+  if (strcmp (op, "events") == 0)
+    return do_events (s, c, err);
   *replied = false;
   if (strcmp (op, "start") == 0)
     return do_start (s, err);
@@ -257,9 +334,10 @@ supervisor_handle (struct supervisor *s, struct sup_conn *c, yajl_val msg, int *
   bool replied = false;
   int r;
 
-  if (c->is_exec)
+  if (c->is_exec || c->is_events)
     {
-      exec_conn_message (s, c, msg);
+      if (c->is_exec)
+        exec_conn_message (s, c, msg);
       close_fds (fds, nfds);
       return;
     }

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "runtime/cgroup_host.h"
 #include "runtime/cleanup.h"
 #include "runtime/container_id.h"
 #include "runtime/hooks.h"
@@ -78,10 +79,29 @@ push_arg (const char **argv, int *n, const char *a)
   argv[*n] = NULL;
 }
 
+/* The container's process.args, for the supervisor's command line only:
+ * the supervisor stands for the container's init on the host (its pid is
+ * the container's pid), so `ps`, and Docker's `top` which filters ps(1)
+ * by that pid, show what runs in the VM.  Errors are the supervisor's to
+ * report: then there is nothing to show. */
+static struct oci_config *
+display_config (const char *bundle)
+{
+  cleanup_error hull_error_t err = NULL;
+  cleanup_free char *path = NULL;
+  struct oci_config *cfg = NULL;
+
+  if (asprintf (&path, "%s/config.json", bundle) < 0
+      || oci_config_parse_file (path, &cfg, &err) < 0)
+    return NULL;
+  return cfg;
+}
+
 static void __attribute__ ((noreturn))
 exec_supervisor (const struct hull_context *ctx, const struct create_opts *o, const char *bundle,
                  int ready_fd)
 {
+  struct oci_config *cfg = display_config (bundle); /* freed by execv */
   const char *argv[MAX_SUP_ARGS];
   char ready[16], preserve[16];
   int n = 0;
@@ -115,6 +135,12 @@ exec_supervisor (const struct hull_context *ctx, const struct create_opts *o, co
       push_arg (argv, &n, o->console_socket);
     }
   push_arg (argv, &n, o->id);
+  if (cfg != NULL && cfg->process != NULL && cfg->process->args.n > 0)
+    {
+      push_arg (argv, &n, "--");
+      for (size_t i = 0; i < cfg->process->args.n; i++)
+        push_arg (argv, &n, cfg->process->args.v[i]);
+    }
   /* Own session and process group: terminal signals aimed at the caller
    * do not reach the container, but we stay its descendant so a
    * subreaper (containerd's shim) reaps us. */
@@ -211,6 +237,17 @@ spawn_supervisor (const struct hull_context *ctx, const struct create_opts *o, c
   return pid;
 }
 
+/* The host cgroup directories the supervisor created (it is gone now). */
+static int
+remove_cgroups (const char *dir, hull_error_t *err)
+{
+  cleanup_free char *rec = NULL;
+
+  if (asprintf (&rec, "%s/%s", dir, CGROUP_RECORD_FILE) < 0)
+    return hull_error (err, ENOMEM, "cgroup record");
+  return cgroup_host_remove_recorded (rec, err);
+}
+
 pid_t
 container_create (const struct hull_context *ctx, const struct create_opts *o, hull_error_t *err)
 {
@@ -237,7 +274,9 @@ container_create (const struct hull_context *ctx, const struct create_opts *o, h
     }
   if (pid < 0)
     {
-      cleanup_error hull_error_t e2 = NULL;
+      cleanup_error hull_error_t e2 = NULL, e3 = NULL;
+      if (remove_cgroups (dir, &e3) < 0)
+        log_warning (ctx->log, "container `%s`: %s", o->id, hull_error_msg (&e3));
       state_dir_remove (dir, &e2);
     }
   return pid;
@@ -272,8 +311,26 @@ container_start (const struct hull_context *ctx, const char *id, hull_error_t *e
 
   if (container_open (ctx, id, &c, err) < 0)
     return -1;
-  if (state_check_op (id, c.status, OP_START, err) < 0
-      || container_call (&c, proto_begin_op ("start"), NULL, err) < 0)
+  if (state_check_op (id, c.status, OP_START, err) < 0)
+    {
+      container_close (&c);
+      return -1;
+    }
+  /* startContainer hooks run here, on the host, not in the supervisor:
+   * once created, the supervisor is confined and can no longer execute
+   * anything (runtime/confine.h).  A failing one stops the container. */
+  if (run_config_hooks (c.dir, OCI_HOOK_START_CONTAINER, &c, STATUS_CREATED, ctx->log, err) < 0)
+    {
+      cleanup_error hull_error_t e2 = NULL;
+      yajl_gen g = proto_begin_op ("kill");
+
+      proto_put_int (g, "signal", SIGKILL);
+      proto_put_bool (g, "all", true);
+      container_call (&c, g, NULL, &e2);
+      container_close (&c);
+      return -1;
+    }
+  if (container_call (&c, proto_begin_op ("start"), NULL, err) < 0)
     {
       container_close (&c);
       return -1;
@@ -336,6 +393,8 @@ container_delete (const struct hull_context *ctx, const char *id, bool force, hu
     goto out;
   if (run_config_hooks (c.dir, OCI_HOOK_POSTSTOP, &c, STATUS_STOPPED, ctx->log, &hook_err) < 0)
     log_warning (ctx->log, "container `%s`: %s", id, hull_error_msg (&hook_err));
+  if (remove_cgroups (c.dir, err) < 0)
+    goto out;
   r = state_dir_remove (c.dir, err);
 out:
   container_close (&c);

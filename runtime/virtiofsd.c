@@ -181,7 +181,7 @@ build_argv (struct argv_buf *a, const struct virtiofsd_config *cfg,
   r |= argv_add (a, "-o");
   r |= argv_add (a, "cache=%s", cfg->cache ? cfg->cache : "auto");
   r |= argv_add (a, "-o");
-  r |= argv_add (a, "sandbox=%s", cfg->sandbox ? cfg->sandbox : "chroot");
+  r |= argv_add (a, "sandbox=%s", cfg->sandbox ? cfg->sandbox : "namespace");
   r |= argv_add (a, "-o");
   r |= argv_add (a, "%s", cfg->xattr ? "xattr" : "no_xattr");
   if (!cfg->no_submounts)

@@ -21,7 +21,13 @@ struct virtiofsd_config
   const char *source;      /* directory to share; required */
   const char *socket_path; /* vhost-user socket to create; required */
   const char *cache;       /* auto | always | none; NULL: auto */
-  const char *sandbox;     /* chroot | namespace; NULL: chroot */
+  const char *sandbox;     /* chroot | namespace; NULL: namespace, i.e.
+                              virtiofsd's own sandbox: new pid, mount and
+                              net namespaces, pivot_root into source; it
+                              also always drops to a few capabilities and
+                              installs its own seccomp filter (the C
+                              virtiofsd has no switch to turn it off).
+                              chroot is for hosts without namespaces. */
   bool xattr;              /* default off (no_xattr) */
   bool no_submounts;       /* do not pass announce_submounts (which gives
                               each host mount below source its own st_dev

@@ -27,6 +27,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/capability.h>
+
 #include "runtime/netns.h"
 #include "tests/virtio_test_driver.h"
 #include "tests/watchdog.h"
@@ -481,4 +483,109 @@ Test (netns, tap_name_too_long)
   cr_assert_lt (netns_tap_open ("a_name_longer_than_ifnamsiz", &err), 0);
   cr_assert (strstr (hull_error_msg (&err), "a_name_longer_than_ifnamsiz"));
   hull_error_free (&err);
+}
+
+/* ---- the keeper (teardown after the process dropped its capabilities) ---- */
+
+static void
+drop_all_caps (void)
+{
+  cap_t none = cap_init ();
+
+  if (none == NULL || cap_set_proc (none) < 0)
+    _exit (90);
+  cap_free (none);
+}
+
+/* In a child that has no capabilities left (like the confined supervisor):
+ * exit 0 when netns_teardown succeeded, 1 with EPERM, 2 otherwise. */
+static int
+teardown_without_caps (struct netns_net *net)
+{
+  int status = 0;
+  pid_t pid = fork ();
+
+  cr_assert_geq (pid, 0);
+  if (pid == 0)
+    {
+      hull_error_t err = NULL;
+      drop_all_caps ();
+      if (netns_teardown (net, &err) == 0)
+        _exit (0);
+      _exit (err != NULL && err->status == EPERM ? 1 : 2);
+    }
+  cr_assert_eq (waitpid (pid, &status, 0), pid);
+  cr_assert (WIFEXITED (status));
+  return WEXITSTATUS (status);
+}
+
+Test (netns, without_keeper_unprivileged_teardown_fails)
+{
+  struct netns_net *net = setup_ok ();
+
+  /* What the keeper is for: the qdiscs cannot go without CAP_NET_ADMIN. */
+  cr_assert_eq (teardown_without_caps (net), 1);
+  teardown_ok (net);
+  assert_no_residue ();
+}
+
+Test (netns, keeper_tears_down_after_caps_are_dropped)
+{
+  struct netns_net *net = setup_ok ();
+  hull_error_t err = NULL;
+  pid_t keeper;
+
+  cr_assert_eq (netns_keeper_start (net, &err), 0, "%s", hull_error_msg (&err));
+  keeper = net->keeper_pid;
+  cr_assert_gt (keeper, 0);
+  cr_assert_eq (teardown_without_caps (net), 0);
+  assert_no_residue ();
+  /* The keeper ended with its work (it is our child, not the forked
+   * tearer's: reap it here). */
+  cr_assert_eq (waitpid (keeper, NULL, 0), keeper);
+  /* Our own copy: the keeper is gone, so only free it. */
+  net->keeper_pid = 0;
+  close (net->keeper_fd);
+  net->keeper_fd = -1;
+  for (unsigned i = 0; i < net->n_ifaces; i++)
+    net->ifaces[i].iface_qdisc = false, net->ifaces[i].tap_ifindex = 0;
+  teardown_ok (net);
+}
+
+Test (netns, keeper_cleans_up_when_its_parent_dies)
+{
+  char buf[8192];
+  int status = 0, p[2];
+  pid_t pid;
+
+  cr_assert_eq (pipe (p), 0);
+  pid = fork ();
+  cr_assert_geq (pid, 0);
+  if (pid == 0)
+    {
+      hull_error_t err = NULL;
+      struct netns_net *net = NULL;
+      if (netns_setup (ctr_path, &net, &err) < 0 || netns_keeper_start (net, &err) < 0)
+        _exit (1);
+      if (write (p[1], "r", 1) != 1)
+        _exit (1);
+      for (;;)
+        pause ();
+    }
+  close (p[1]);
+  cr_assert_eq (read (p[0], buf, 1), 1, "setup in the child failed");
+  close (p[0]);
+  cr_assert (strstr (capture_in (ctr, "tc qdisc show dev eth0", buf, sizeof buf), "clsact"));
+  kill (pid, SIGKILL);
+  cr_assert_eq (waitpid (pid, &status, 0), pid);
+  for (int i = 0; i < 100; i++)
+    {
+      if (strstr (capture_in (ctr, "ip -o link show; tc qdisc show dev eth0", buf, sizeof buf),
+                  "clsact")
+              == NULL
+          && strstr (buf, "_hull") == NULL)
+        break;
+      usleep (50 * 1000);
+    }
+  assert_no_residue ();
 }

@@ -143,7 +143,7 @@ Test (virtiofsd, full_session_then_nothing_left)
     fclose (f);
     for (size_t i = 0; i < n; i++)
       cmd[i] = cmd[i] ? cmd[i] : ' ';
-    cr_assert (strstr (cmd, " cache=auto ") && strstr (cmd, " sandbox=chroot ")
+    cr_assert (strstr (cmd, " cache=auto ") && strstr (cmd, " sandbox=namespace ")
                    && strstr (cmd, " no_xattr ")
                    && strstr (cmd, " announce_submounts"),
                "virtiofsd %s", cmd);

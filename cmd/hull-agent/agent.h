@@ -5,7 +5,8 @@
  *
  * Files: main.c (PID 1 duties, loop), agent_ops.c (requests),
  * agent_spawn.c (fork + container/process setup), agent_io.c (stdio
- * streams), agent_cgroup.c (the container's cgroup: stats, freeze, ps). */
+ * streams), agent_cgroup.c (the container's cgroup: stats, freeze, ps),
+ * agent_net.c (the guest NICs from the create request). */
 #ifndef HULL_AGENT_H
 #define HULL_AGENT_H
 
@@ -58,6 +59,7 @@ struct agent_container
   int status_fd; /* read end: child setup errors; EOF at exec */
   bool started;
   char cgroup[128]; /* /sys/fs/cgroup/<dir> of the container */
+  uint64_t oom_kills; /* memory.events oom_kill last reported */
 };
 
 struct agent
@@ -125,9 +127,20 @@ int agent_cgroup_stats (const struct agent_container *c, struct hull_msgbuf *mb,
 int agent_cgroup_freeze (const struct agent_container *c, bool frozen, hull_error_t *err);
 int agent_cgroup_pids (const struct agent_container *c, struct hull_msgbuf *mb,
                        hull_error_t *err);
+/* linux.resources into the container's cgroup (create: from the config;
+ * update: the request's resources JSON).  Errors name the field. */
+int agent_cgroup_apply (const struct agent_container *c, const struct oci_linux_resources *r,
+                        hull_error_t *err);
+int agent_cgroup_update (const struct agent_container *c, const char *json, hull_error_t *err);
+/* Send an OOM event when the container's oom_kill count grew. */
+int agent_cgroup_oom_check (struct agent *a, hull_error_t *err);
 
 /* agent_vols.c: bind-mount volumes from the kernel command line. */
 void agent_vols_boot (void);
 int agent_vols_apply (struct oci_config *c, size_t *n_mounts_total, hull_error_t *err);
+
+/* agent_net.c: lo up, then the interfaces of network_json (NULL: none)
+ * named, addressed and routed like the container netns's on the host. */
+int agent_net_apply (const char *network_json, hull_error_t *err);
 
 #endif

@@ -1,6 +1,12 @@
 /* The container's cgroup inside the guest (cgroup v2 at /sys/fs/cgroup):
- * what `hull events --stats`, pause/resume and ps read.  The VM itself
- * is the resource boundary, so linux.resources are not written here. */
+ * what `hull events --stats`, pause/resume and ps read, and where
+ * linux.resources are enforced inside the VM: memory.max, memory.swap.max,
+ * cpu.weight, cpu.max, cpuset and pids.max (runtime/cgroup_host.h
+ * cgroup_v2_settings), at create and on update.  The VM's size bounds the
+ * container as a whole; these make the limits exact (a fork beyond
+ * pids.limit fails, cpu.max throttles below the vCPU count) and make the
+ * guest kernel count OOM kills in memory.events, which the agent reports
+ * to the host as OOM events. */
 #include "cmd/hull-agent/agent.h"
 
 #include <errno.h>
@@ -12,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/cgroup_host.h"
 #include "runtime/cleanup.h"
 
 static int
@@ -42,14 +49,55 @@ agent_cgroup_create (struct agent_container *c, hull_error_t *err)
     return hull_error (err, errno, "mkdir `%s`", c->cgroup);
   /* Controllers the guest kernel lacks are not fatal: stats just omit
    * their numbers. */
-  static const char *const ctrls[] = { "+memory", "+pids", "+cpu", "+io" };
+  static const char *const ctrls[] = { "+memory", "+pids", "+cpu", "+io", "+cpuset" };
   for (size_t i = 0; i < sizeof ctrls / sizeof ctrls[0]; i++)
     if (write_str ("/sys/fs/cgroup", "cgroup.subtree_control", ctrls[i], &ignored) < 0)
       {
         agent_log ("cgroup: %s", hull_error_msg (&ignored));
         hull_error_free (&ignored);
       }
+  /* Limits before any container process joins. */
+  if (c->config->linux_spec != NULL && c->config->linux_spec->resources != NULL)
+    return agent_cgroup_apply (c, c->config->linux_spec->resources, err);
   return 0;
+}
+
+int
+agent_cgroup_apply (const struct agent_container *c, const struct oci_linux_resources *r,
+                    hull_error_t *err)
+{
+  struct cgroup_kv kv[CGROUP_V2_MAX_KV];
+  size_t n = cgroup_v2_settings (r, true, kv);
+
+  for (size_t i = 0; i < n; i++)
+    {
+      char path[256];
+      /* cpu.cpus/mems name host CPUs and nodes: the guest has vCPUs
+       * 0..n-1 (as many as the set, resources_map.h) and one node. */
+      if (strncmp (kv[i].file, "cpuset.", 7) == 0)
+        continue;
+      snprintf (path, sizeof path, "%s/%s", c->cgroup, kv[i].file);
+      if (kv[i].optional && access (path, F_OK) < 0)
+        continue;
+      if (write_str (c->cgroup, kv[i].file, kv[i].value, err) < 0)
+        return hull_error_prefix (err, "%s in the guest", kv[i].field);
+    }
+  return 0;
+}
+
+int
+agent_cgroup_update (const struct agent_container *c, const char *json, hull_error_t *err)
+{
+  struct oci_linux_resources *r = NULL;
+  int ret;
+
+  if (json == NULL)
+    return hull_error (err, EINVAL, "update: no resources");
+  if (oci_resources_parse_data (json, strlen (json), &r, err) < 0)
+    return hull_error_prefix (err, "update: resources");
+  ret = agent_cgroup_apply (c, r, err);
+  oci_resources_free (r);
+  return ret;
 }
 
 int
@@ -161,4 +209,31 @@ agent_cgroup_pids (const struct agent_container *c, struct hull_msgbuf *mb,
     }
   hull_msgbuf_put_bytes (mb, HULL_ATTR_PIDS, buf, n);
   return 0;
+}
+
+/* Guest OOM kills of the container's processes (memory.events oom_kill
+ * counts every OOM killer's victims in the cgroup, the guest-wide one
+ * included): an OOM event to the host when the count grew.  Called before
+ * exits are sent, so the host hears of the OOM before the exit it caused. */
+int
+agent_cgroup_oom_check (struct agent *a, hull_error_t *err)
+{
+  struct agent_container *c = a->ctr;
+  struct hull_msgbuf mb;
+  char path[256];
+  uint64_t kills = 0;
+
+  if (c == NULL)
+    return 0;
+  snprintf (path, sizeof path, "%s/memory.events", c->cgroup);
+  if (!read_u64 (path, "oom_kill", &kills) || kills <= c->oom_kills)
+    return 0;
+  c->oom_kills = kills;
+  agent_log ("container %s: %llu process(es) OOM-killed", c->id, (unsigned long long) kills);
+  hull_msgbuf_init (&mb, HULL_FRAME_EVENT, HULL_EVENT_OOM, 0);
+  hull_msgbuf_put_str (&mb, HULL_ATTR_CONTAINER_ID, c->id);
+  hull_msgbuf_put_u64 (&mb, HULL_ATTR_OOM_KILLS, kills);
+  int r = hull_conn_send_msg (&a->conn, &mb, err);
+  hull_msgbuf_free (&mb);
+  return r;
 }

@@ -151,7 +151,11 @@ op_create (struct agent *a, const struct hull_msg *m, hull_error_t *err)
       container_free (c);
       return hull_error_prefix (err, "config.json");
     }
-  if (agent_vols_apply (c->config, &c->n_mounts_total, err) < 0)
+  /* The guest's NICs are ready before any container process exists; a
+   * test-mode agent runs on the host, whose network is not ours. */
+  if (agent_vols_apply (c->config, &c->n_mounts_total, err) < 0
+      || (!a->test_mode
+          && agent_net_apply (hull_msg_get_str (m, HULL_ATTR_NETWORK_JSON), err) < 0))
     {
       container_free (c);
       return -1;
@@ -387,8 +391,9 @@ dispatch (struct agent *a, const struct hull_msg *m, hull_error_t *err)
     case HULL_OP_RESUME:
       return op_with_cgroup (a, m, err);
     case HULL_OP_UPDATE:
-      return hull_error (err, ENOTSUP,
-                         "update: hull-agent does not apply linux.resources yet");
+      if (agent_cgroup_update (a->ctr, hull_msg_get_str (m, HULL_ATTR_RESOURCES_JSON), err) < 0)
+        return -1;
+      return reply_empty (a, m, err);
     default:
       return hull_error (err, ENOTSUP, "operation %u not handled", m->op);
     }
@@ -478,6 +483,8 @@ agent_send_due_exits (struct agent *a, hull_error_t *err)
 {
   int64_t now = agent_now_ms ();
 
+  if (agent_cgroup_oom_check (a, err) < 0)
+    return -1;
   for (size_t i = 0; i < a->n_procs; i++)
     {
       struct agent_proc *p = &a->procs[i];

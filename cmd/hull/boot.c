@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "cmd/hull/commands.h"
+#include "runtime/confine.h"
+#include "runtime/log.h"
 #include "vmm/machine.h"
 
 #define BOOT_DEFAULT_MEMORY_MIB 512
@@ -136,6 +138,38 @@ boot_parse (int argc, char **argv, struct machine_config *cfg, bool *allow_emula
   return 0;
 }
 
+/* Fds the caller leaked to us go before anything is opened; once the
+ * machine exists (guest memory, vCPU fds, devices), the process is
+ * confined (runtime/confine.h) unless the settings say "confineVmm": false.
+ * The vCPU threads start after this, under the same filter. */
+static int
+boot_close_fds (const struct hull_globals *g)
+{
+  hull_error_t err = NULL;
+  int keep[] = { g->log != NULL ? g->log->fd : -1 };
+
+  if (confine_close_fds (keep, 1, &err) < 0)
+    {
+      fprintf (stderr, "hull boot: %s\n", hull_error_msg (&err));
+      hull_error_free (&err);
+      return -1;
+    }
+  return 0;
+}
+
+static int
+boot_confine (void)
+{
+  hull_error_t err = NULL;
+  bool want = true;
+
+  if (confine_wanted (&want, &err) == 0 && (!want || confine_apply (&err) == 0))
+    return 0;
+  fprintf (stderr, "hull boot: %s\n", hull_error_msg (&err));
+  hull_error_free (&err);
+  return -1;
+}
+
 int
 hull_cmd_boot (struct hull_globals *g, int argc, char **argv)
 {
@@ -155,12 +189,17 @@ hull_cmd_boot (struct hull_globals *g, int argc, char **argv)
   signal (SIGPIPE, SIG_IGN);
   if (boot_parse (argc, argv, &cfg, &allow_emulated) < 0)
     return 2;
-  if (boot_check_host (cfg.kernel_path, allow_emulated) < 0)
+  if (boot_check_host (cfg.kernel_path, allow_emulated) < 0 || boot_close_fds (g) < 0)
     return 1;
   if (machine_create (&cfg, &m, &err) < 0)
     {
       fprintf (stderr, "hull boot: %s\n", hull_error_msg (&err));
       hull_error_free (&err);
+      return 1;
+    }
+  if (boot_confine () < 0)
+    {
+      machine_destroy (m);
       return 1;
     }
   reason = machine_run (m, msg, sizeof (msg));

@@ -37,7 +37,7 @@ linux_features (struct json_gen *g)
   strs (g, "capabilities", caps, (size_t) (ncap < 64 ? ncap : 64));
   json_gen_key (g, "cgroup");
   json_gen_open_object (g);
-  json_gen_kv_bool (g, "v1", false);
+  json_gen_kv_bool (g, "v1", true); /* runtime/cgroup_host.h */
   json_gen_kv_bool (g, "v2", true);
   json_gen_kv_bool (g, "systemd", false);
   json_gen_close_object (g);

@@ -46,7 +46,7 @@ usage (FILE *out)
                 "  --log FILE            log file\n"
                 "  --log-format FORMAT   text or json\n"
                 "  --debug               debug logging\n"
-                "  --systemd-cgroup      cgroups through systemd (recorded)\n"
+                "  --systemd-cgroup      cgroupsPath is slice:prefix:name (systemd)\n"
                 "  --version             print the version\n\ncommands:\n");
   for (size_t i = 0; i < sizeof (commands) / sizeof (commands[0]); i++)
     if (commands[i].help != NULL)

@@ -67,7 +67,8 @@ hull_cmd_supervise (struct hull_globals *g, int argc, char **argv)
   hull_error_t err = NULL;
   int n = opts_parse (argc, argv, opts, &err), status;
 
-  if (n < 0 || argc - n != 1 || a.bundle == NULL || parse_int (ready, 3, 65535, &a.ready_fd) < 0
+  /* After the ID: "--" and the container's args, shown by ps only. */
+  if (n < 0 || argc - n < 1 || (argc - n > 1 && strcmp (argv[n + 1], "--") != 0) || a.bundle == NULL || parse_int (ready, 3, 65535, &a.ready_fd) < 0
       || parse_int (preserve, 0, 1024, &a.preserve_fds) < 0)
     {
       if (err == NULL)

@@ -5,6 +5,7 @@
  *   r  reset through the i8042 (0xFE to port 0x64)   -> hull exits 0
  *   h  cli; hlt (the halt-detection path)             -> hull exits 0
  *   t  triple fault                                   -> hull exits 1
+ *   l  print "looping" and spin with interrupts off  -> runs until killed
  * Without the option it resets. */
   .code32
   .section .text
@@ -40,6 +41,8 @@ found:
   je do_halt
   cmpb $'t', %al
   je do_triple
+  cmpb $'l', %al
+  je do_loop
 do_reset:
   movb $0xfe, %al
   outb %al, $0x64
@@ -51,6 +54,11 @@ do_halt:
 do_triple:
   lidt null_idt
   ud2
+do_loop:
+  leal loopmsg, %esi
+  call puts
+  cli
+  jmp spin
 bad_info:
   leal badmsg, %esi
   call puts
@@ -73,6 +81,7 @@ puts:
 hello:   .asciz "hello from the pvh payload, cmdline: "
 badmsg:  .asciz "bad hvm_start_info magic\n"
 newline: .asciz "\n"
+loopmsg: .asciz "looping\n"
 key:     .ascii "hull.test="
   .align 8
 null_idt: .word 0
