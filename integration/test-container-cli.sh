@@ -6,7 +6,13 @@
 # `events --stats` with the guest's numbers, hooks run at their points with
 # the state JSON on stdin (prestart, createRuntime, poststart, poststop),
 # SIGTERM delivered to the container's init -> exit 143, and delete leaving
-# nothing behind.  One VM boot.  Prints PASS:/FAIL: lines.
+# nothing behind.  And the confinement of the supervisor (runtime/confine.h):
+# once create returns it has no capabilities, no_new_privs and seccomp mode
+# 2 on every thread, and the container still goes through its whole life
+# under the filter (startContainer hook run by `hull start`, exec plain and
+# on a resized terminal, 8 MiB of output, ps, stats, pause/resume, kill,
+# delete) with no seccomp kill in the kernel log.  One VM boot.  Prints
+# PASS:/FAIL: lines.
 set -u -o pipefail
 cd "$(dirname "$0")/.." || exit 1
 . integration/lib/check.sh
@@ -14,6 +20,9 @@ cd "$(dirname "$0")/.." || exit 1
 CHECK_PREFIX="container-cli: "
 vmtest_init cli
 
+field () { awk -v k="$2:" '$1 == k { print $2 }' "$1/status"; }
+kills () { dmesg 2>/dev/null | grep -E 'type=1326|seccomp' | grep -E 'sig=31|code=0x80000000' ; }
+kills_before=$(kills | wc -l)
 json_field () { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get(sys.argv[2], ""))' "$@" 2>/dev/null; }
 
 # ---- rootfs and bundle ------------------------------------------------------
@@ -40,12 +49,12 @@ p["terminal"] = False
 p["env"] = ["PATH=/bin"]
 c["annotations"] = {"org.example.test": "cli"}
 hook = lambda name: {"path": t + "/hook", "args": ["hook", name], "env": ["HOOK_DIR=" + t + "/hooks"]}
-c["hooks"] = {k: [hook(k)] for k in ("prestart", "createRuntime", "poststart", "poststop")}
+c["hooks"] = {k: [hook(k)] for k in ("prestart", "createRuntime", "startContainer", "poststart", "poststop")}
 json.dump(c, open(path, "w"), indent=1)
 PY
 
 # ---- create / state created -------------------------------------------------
-hull create --bundle "$T/bundle" --pid-file "$T/pid" cli > "$T/out" 2> "$T/err" < /dev/null; rc=$?
+hull --log "$T/log" --debug create --bundle "$T/bundle" --pid-file "$T/pid" cli > "$T/out" 2> "$T/err" < /dev/null; rc=$?
 check "create exits 0" [ "$rc" = 0 ]
 [ "$rc" = 0 ] || { sed 's/^/  /' "$T/err" | tail -20; echo "FAIL: container-cli (create failed)"; exit 1; }
 check "pid file: decimal, no newline" bash -c "grep -qE '^[0-9]+$' '$T/pid' && [ \"\$(tail -c1 '$T/pid' | od -An -c | tr -d ' ')\" != '\\n' ]"
@@ -62,11 +71,37 @@ check "hooks: createRuntime got the state JSON on stdin" \
   bash -c "grep -q '\"id\": *\"cli\"' '$T/hooks/createRuntime.json'"
 check "list shows it created" bash -c "'$HULL_BIN' --root '$STATE' list | grep -qE '^cli +[0-9]+ +created'"
 
+# ---- the supervisor is confined once create returns ------------------------------
+sup=$(cat "$T/pid")
+main=/proc/$sup/task/$sup
+for k in CapEff CapPrm CapBnd CapInh CapAmb; do
+  check_eq "confined: supervisor main thread $k" 0000000000000000 "$(field "$main" $k)"
+done
+check_eq "confined: NoNewPrivs" 1 "$(field "$main" NoNewPrivs)"
+bad=
+for t in /proc/$sup/task/*; do
+  st="$(field "$t" CapEff)/$(field "$t" NoNewPrivs)/$(field "$t" Seccomp)"
+  [ "$st" = 0000000000000000/1/2 ] || bad="$bad ${t##*/}:$st"
+done
+check_eq "confined: every thread CapEff 0, NoNewPrivs 1, Seccomp 2" "" "$bad"
+check "confined: stdio is /dev/null" bash -c \
+  "for f in 0 1 2; do [ \"\$(readlink /proc/$sup/fd/\$f)\" = /dev/null ] || exit 1; done"
+
 # ---- start / running / events --------------------------------------------------
 hull start cli; rc=$?
 check "start exits 0" [ "$rc" = 0 ]
 check "state running" [ "$(json_field <(hull state cli) status)" = running ]
-sup=$(cat "$T/pid")
+check "hooks: startContainer (status created) then poststart at start" bash -c \
+  "[ \"\$(tail -n2 '$T/hooks/order' | tr '\n' ' ')\" = 'startContainer poststart ' ] \
+   && grep -q '\"status\": *\"created\"' '$T/hooks/startContainer.json'"
+check_eq "exec" hi "$(hull exec cli echo hi 2>&1)"
+check_eq "exec: 8 MiB through stdout" 8388608 "$(hull exec cli head -c 8388608 /dev/zero | wc -c)"
+out=$(timeout -k 5 "$RUN_TIMEOUT" script -qec "stty rows 33 cols 77; exec '$HULL_BIN' --root '$STATE' exec -t cli sh -c 'stty size'" /dev/null | tr -d '\r\0'); rc=$?
+check "exec -t: exit 0" [ "$rc" = 0 ]
+check_grep "exec -t: the terminal size reached the guest" '(^|[^0-9])33 77$' "$out"
+hull pause cli && hull resume cli; rc=$?
+check "pause + resume" [ "$rc" = 0 ]
+check_eq "state running after resume" running "$(json_field <(hull state cli) status)"
 hull exec --detach --pid-file "$T/epid" cli sleep 600; rc=$?
 check "exec --detach exits 0" [ "$rc" = 0 ]
 # Guest pids mean nothing on the host (Docker's top runs ps(1) on them):
@@ -108,6 +143,9 @@ hull kill cli TERM; rc=$?
 check "kill TERM exits 0" [ "$rc" = 0 ]
 for _ in $(seq 120); do [ "$(json_field <(hull state cli) status)" = stopped ] && break; sleep 0.5; done
 check "state stopped after TERM" [ "$(json_field <(hull state cli) status)" = stopped ]
+for _ in $(seq 100); do kill -0 "$sup" 2>/dev/null || break; sleep 0.1; done
+check_grep "supervisor log: exited with the container's status (no SIGSYS on the way)" \
+  'stopped with status 143' "$(cat "$T/log")"
 out=$(hull kill cli KILL 2>&1); rc=$?
 check "kill of a stopped container: 'container not running'" \
   bash -c "[ $rc != 0 ] && echo '$out' | grep -q 'container not running'"
@@ -120,4 +158,6 @@ out=$(hull state cli 2>&1); rc=$?
 check "state after delete: 'does not exist'" bash -c "[ $rc != 0 ] && echo '$out' | grep -q 'does not exist'"
 check "state dir empty" state_clean
 check "no virtiofsd or supervisor left" procs_gone
+check_eq "no seccomp kill in the kernel log" "$kills_before" "$(kills | wc -l)"
+kills | tail -n +"$((kills_before + 1))" | sed 's/^/  /'
 [ "$CHECK_FAILS" = 0 ]

@@ -85,6 +85,9 @@ struct cgroup_host
 };
 
 /* cgroupsPath -> "/abs/path" or "rel/path"; *out NULL when absent. */
+/* Write value to dir/file in one write(2), as cgroupfs wants; errors name
+ * the path.  Also the guest agent's writer. */
+int cgroup_write_file (const char *dir, const char *file, const char *value, hull_error_t *err);
 int cgroup_path_resolve (const char *cgroups_path, bool systemd, char **out, hull_error_t *err);
 /* "a-b-c.slice" -> "/a.slice/a-b.slice/a-b-c.slice" ("-.slice": ""). */
 int cgroup_systemd_slice_path (const char *slice, char **out, hull_error_t *err);

@@ -7,8 +7,6 @@
 
 #include "runtime/error.h"
 
-/* Write value to dir/file; errors name the path. */
-int cgroup_write_file (const char *dir, const char *file, const char *value, hull_error_t *err);
 /* Does the comma list opts (length n) hold every item of the comma list
  * ctrls? ("rw,cpu,cpuacct" holds "cpu"; "cpuset" does not.) */
 bool cgroup_opts_have (const char *opts, size_t n, const char *ctrls);

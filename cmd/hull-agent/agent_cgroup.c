@@ -21,21 +21,6 @@
 #include "runtime/cgroup_host.h"
 #include "runtime/cleanup.h"
 
-static int
-write_str (const char *dir, const char *file, const char *value, hull_error_t *err)
-{
-  char path[256];
-  cleanup_close int fd = -1;
-  size_t n = strlen (value);
-
-  snprintf (path, sizeof path, "%s/%s", dir, file);
-  fd = open (path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0)
-    return hull_error (err, errno, "open `%s`", path);
-  if (write (fd, value, n) != (ssize_t) n)
-    return hull_error (err, errno, "write `%s` to `%s`", value, path);
-  return 0;
-}
 
 int
 agent_cgroup_create (struct agent_container *c, hull_error_t *err)
@@ -51,7 +36,7 @@ agent_cgroup_create (struct agent_container *c, hull_error_t *err)
    * their numbers. */
   static const char *const ctrls[] = { "+memory", "+pids", "+cpu", "+io", "+cpuset" };
   for (size_t i = 0; i < sizeof ctrls / sizeof ctrls[0]; i++)
-    if (write_str ("/sys/fs/cgroup", "cgroup.subtree_control", ctrls[i], &ignored) < 0)
+    if (cgroup_write_file ("/sys/fs/cgroup", "cgroup.subtree_control", ctrls[i], &ignored) < 0)
       {
         agent_log ("cgroup: %s", hull_error_msg (&ignored));
         hull_error_free (&ignored);
@@ -79,7 +64,7 @@ agent_cgroup_apply (const struct agent_container *c, const struct oci_linux_reso
       snprintf (path, sizeof path, "%s/%s", c->cgroup, kv[i].file);
       if (kv[i].optional && access (path, F_OK) < 0)
         continue;
-      if (write_str (c->cgroup, kv[i].file, kv[i].value, err) < 0)
+      if (cgroup_write_file (c->cgroup, kv[i].file, kv[i].value, err) < 0)
         return hull_error_prefix (err, "%s in the guest", kv[i].field);
     }
   return 0;
@@ -106,7 +91,7 @@ agent_cgroup_join (const struct agent_container *c, pid_t pid, hull_error_t *err
   char buf[24];
 
   snprintf (buf, sizeof buf, "%d", (int) pid);
-  return write_str (c->cgroup, "cgroup.procs", buf, err);
+  return cgroup_write_file (c->cgroup, "cgroup.procs", buf, err);
 }
 
 /* First number of a file, or of the line starting with `key` (flat-keyed
@@ -175,7 +160,7 @@ agent_cgroup_stats (const struct agent_container *c, struct hull_msgbuf *mb,
 int
 agent_cgroup_freeze (const struct agent_container *c, bool frozen, hull_error_t *err)
 {
-  return write_str (c->cgroup, "cgroup.freeze", frozen ? "1" : "0", err);
+  return cgroup_write_file (c->cgroup, "cgroup.freeze", frozen ? "1" : "0", err);
 }
 
 int
