@@ -492,6 +492,19 @@ io_kill_deadline (struct sandbox *sb)
   return -1;
 }
 
+/* A VM that died on its own (triple fault, VMM error) may have said why
+ * on its console: that goes into the log with the error. */
+static void
+io_log_console (struct sandbox *sb)
+{
+  hull_error_t e = NULL;
+
+  hull_error (&e, 0, "container `%s`: the microVM died", sb->id);
+  vm_console_tail (sb, &e);
+  log_error (sb->log, "%s", hull_error_msg (&e));
+  hull_error_free (&e);
+}
+
 /* 0: go on; 1: stop (why filled); -1: the channel failed. */
 static int
 io_step (struct sandbox *sb, char *why, size_t why_len, hull_error_t *err)
@@ -517,6 +530,7 @@ io_step (struct sandbox *sb, char *why, size_t why_len, hull_error_t *err)
           size_t l = strlen (why);
           io_dead_daemons (sb, dead, sizeof (dead));
           snprintf (why + l, why_len - l, "%s", dead);
+          io_log_console (sb);
         }
       /* What the guest said before it went is still worth reading. */
       if (io_read_conn (sb, err) < 0)

@@ -7,7 +7,8 @@
 #                      $T, the state root $STATE, a settings file with a long
 #                      boot timeout, and an EXIT trap that deletes every
 #                      container left and removes $T
-#   hull ARGS...       build/hull --root $STATE, under a timeout
+#   hull ARGS...       build/hull --root $STATE, under a timeout, logging
+#                      to $T/hull.log (shown at exit when a check failed)
 #   vmtest_rootfs DIR  busybox-static rootfs, applets as relative symlinks
 #   state_clean        nothing but the root lock in $STATE
 #   procs_gone         no process naming $T (supervisor, virtiofsd) remains
@@ -38,10 +39,16 @@ vmtest_init () {
   trap vmtest_cleanup EXIT
 }
 
-hull () { timeout -k 5 "$RUN_TIMEOUT" "$HULL_BIN" --root "$STATE" "$@"; }
+# Every call logs (debug) to $T/hull.log: its tail is shown when a check
+# failed, so a failure in CI comes with the supervisor's side of it.
+hull () { timeout -k 5 "$RUN_TIMEOUT" "$HULL_BIN" --root "$STATE" --log "$T/hull.log" --debug "$@"; }
 
 vmtest_cleanup () {
   local id
+  if [ "${CHECK_FAILS:-0}" != 0 ] && [ -s "$T/hull.log" ]; then
+    echo "  ---- hull log (tail) ----"
+    tail -n 40 "$T/hull.log" | cut -c1-400 | sed 's/^/  /'
+  fi
   for id in $("$HULL_BIN" --root "$STATE" list -q 2>/dev/null); do
     "$HULL_BIN" --root "$STATE" delete -f "$id" 2>/dev/null
   done
