@@ -7,7 +7,7 @@
 #  2. the container's virtiofsd SIGKILLed while it runs: the container
 #     stops with a non-zero status and an error naming virtiofsd, within
 #     seconds, not a hang; delete leaves nothing;
-#  3. FAULTS_PARALLEL containers run at once, 128 MiB guests: each exits
+#  3. FAULTS_PARALLEL containers run at once, 256 MiB guests: each exits
 #     with its own status and output, nothing left.  Default 3: in the
 #     nested lane (TCG, 2 vCPUs) guest boots are CPU-bound and gain nothing
 #     from parallelism: 10 at once took 113 s on a quiet host (the whole
@@ -28,7 +28,7 @@ PAR=${FAULTS_PARALLEL:-3}
 case $PAR in '' | *[!0-9]*) echo "FAIL: faults (FAULTS_PARALLEL=$PAR is not a number)"; exit 1 ;; esac
 
 # Small guests: up to PAR of them at once inside L1.
-printf '{ "bootTimeoutMs": %d, "defaultMemoryMiB": 128 }\n' "$((RUN_TIMEOUT * 1000 / 2))" \
+printf '{ "bootTimeoutMs": %d, "defaultMemoryMiB": 256 }\n' "$((RUN_TIMEOUT * 1000 / 2))" \
   > "$T/settings.json"
 
 status_of () { hull state "$1" | sed -n 's/^ *"status": *"\([a-z]*\)".*/\1/p'; }
@@ -115,7 +115,7 @@ check "f2: nothing running" procs_gone
 
 # ---- 3. parallel containers ---------------------------------------------------
 # Boots at once share L1's CPUs: each gets the time of all of them.
-printf '{ "bootTimeoutMs": %d, "defaultMemoryMiB": 128 }\n' "$((RUN_TIMEOUT * 1000 * 3 / 2))" \
+printf '{ "bootTimeoutMs": %d, "defaultMemoryMiB": 256 }\n' "$((RUN_TIMEOUT * 1000 * 3 / 2))" \
   > "$T/slow.json"
 t0=$(now_ms)
 pids=()
@@ -150,7 +150,7 @@ cp /bin/busybox "$I/bin/busybox" && ln -s busybox "$I/bin/sh" && ln -s busybox "
 printf '#!/bin/sh\necho "silent init: not answering"\nwhile :; do sleep 1000; done\n' > "$I/init"
 chmod +x "$I/init"
 (cd "$I" && find . | cpio -o -H newc --quiet) > "$T/silent.img" || fail "silent initramfs"
-printf '{ "kernel": "%s", "initramfs": "%s", "bootTimeoutMs": 8000, "defaultMemoryMiB": 128 }\n' \
+printf '{ "kernel": "%s", "initramfs": "%s", "bootTimeoutMs": 8000, "defaultMemoryMiB": 256 }\n' \
   "$GUEST/vmlinuz" "$T/silent.img" > "$T/silent.json"
 t0=$(now_ms)
 HULL_SETTINGS=$T/silent.json hull --debug --log "$T/f4.log" create --bundle "$T/loop" f4 \
