@@ -17,14 +17,7 @@ cd "$(dirname "$0")/.."
 . integration/lib/check.sh
 . integration/lib/daemons.sh
 CHECK_PREFIX="containerd: "
-for tool in containerd ctr script busybox; do
-  command -v $tool >/dev/null || { echo "FAIL: containerd test needs $tool"; exit 1; }
-done
-[ -z "${HULL_RUNTIME_BIN:-}" ] && [ ! -x build/hull ] && make -s build/hull >/dev/null
-resolve_runtime || exit 1
-echo "containerd: runtime $RUNTIME_BIN"
-daemons_init || { echo "FAIL: containerd: init"; exit 1; }
-T=$DMN_DIR
+client_prelude containerd containerd ctr script busybox
 containerd_start "$RUNTIME_BIN" || { echo "FAIL: containerd: start"; exit 1; }
 pass "containerd started (${DMN_LAST_START_SECS} s)"
 rootfs_busybox "$T/rootfs" || { echo "FAIL: containerd: rootfs"; exit 1; }

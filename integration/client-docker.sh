@@ -12,14 +12,7 @@ cd "$(dirname "$0")/.."
 . integration/lib/check.sh
 . integration/lib/daemons.sh
 CHECK_PREFIX="docker: "
-for tool in dockerd docker busybox script; do
-  command -v $tool >/dev/null || { echo "FAIL: docker test needs $tool"; exit 1; }
-done
-[ -z "${HULL_RUNTIME_BIN:-}" ] && [ ! -x build/hull ] && make -s build/hull >/dev/null
-resolve_runtime || exit 1
-echo "docker: runtime $RUNTIME_BIN"
-daemons_init || { echo "FAIL: docker: init"; exit 1; }
-T=$DMN_DIR
+client_prelude docker dockerd docker busybox script
 dockerd_start "$RUNTIME_BIN" || { echo "FAIL: docker: dockerd start"; exit 1; }
 pass "dockerd started (${DMN_LAST_START_SECS} s)"
 IMG=hull-it-busybox

@@ -11,6 +11,8 @@
 # the work dir (or that sit in our cgroup parent) are signalled.
 #
 # Functions:
+#   client_prelude NAME TOOL...   the client tests' start: needs TOOLs,
+#                                 RUNTIME_BIN resolved, daemons_init, T
 #   daemons_init                  work dir + EXIT trap
 #   rootfs_busybox DIR            busybox-static rootfs (bin, etc/passwd, tmp)
 #   dockerd_start RUNTIME_BIN     private dockerd, runtime "hull" = RUNTIME_BIN;
@@ -49,6 +51,22 @@ daemons_init () {
   DMN_CGROUP_PARENT=hull-it-${DMN_DIR##*.}
   trap daemons_teardown EXIT
   trap 'exit 130' INT TERM
+}
+
+# client_prelude NAME TOOL...: every TOOL on PATH, build/hull built when
+# HULL_RUNTIME_BIN is not given, RUNTIME_BIN resolved and announced,
+# daemons_init done and T set to its work dir; a FAIL line and exit 1 else.
+client_prelude () {
+  local name=$1 tool
+  shift
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "FAIL: $name test needs $tool"; exit 1; }
+  done
+  [ -z "${HULL_RUNTIME_BIN:-}" ] && [ ! -x build/hull ] && make -s build/hull >/dev/null
+  resolve_runtime || exit 1
+  echo "$name: runtime $RUNTIME_BIN"
+  daemons_init || { echo "FAIL: $name: init"; exit 1; }
+  T=$DMN_DIR
 }
 
 # A busybox-static rootfs with the applets on PATH, users for -u tests and
