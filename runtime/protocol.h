@@ -70,7 +70,8 @@ enum hull_op
   HULL_OP_RESUME = 11,
   HULL_OP_UPDATE = 12,
   HULL_OP_PS = 13,
-  HULL_OP__MAX = 13,
+  HULL_OP_DELETE = 14, /* pods: forget a container that is not the VM's first */
+  HULL_OP__MAX = 14,
 };
 
 enum hull_event
@@ -103,6 +104,7 @@ enum hull_attr
   HULL_ATTR_ROOTFS = 19,        /* str, guest path of the container rootfs */
   HULL_ATTR_PIDS = 20,          /* bytes: packed u32 LE pids */
   HULL_ATTR_NETWORK_JSON = 21,  /* json: the guest NICs to configure (runtime/netns.h) */
+  HULL_ATTR_POD_JSON = 22,      /* json: pod layout of a container (runtime/pod.h) */
   HULL_ATTR_MEM_USAGE = 32,     /* u64 bytes, cgroup memory.current */
   HULL_ATTR_MEM_LIMIT = 33,     /* u64 bytes, cgroup memory.max */
   HULL_ATTR_MEM_SWAP_USAGE = 34, /* u64 bytes */

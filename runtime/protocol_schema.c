@@ -34,6 +34,7 @@ static const uint8_t attr_kinds[HULL_ATTR__MAX + 1] = {
   [HULL_ATTR_ROOTFS] = HULL_KIND_STR,
   [HULL_ATTR_PIDS] = HULL_KIND_BYTES,
   [HULL_ATTR_NETWORK_JSON] = HULL_KIND_JSON,
+  [HULL_ATTR_POD_JSON] = HULL_KIND_JSON,
   [HULL_ATTR_MEM_USAGE] = HULL_KIND_U64,
   [HULL_ATTR_MEM_LIMIT] = HULL_KIND_U64,
   [HULL_ATTR_MEM_SWAP_USAGE] = HULL_KIND_U64,
@@ -64,7 +65,7 @@ static const struct field f_cid[] = { REQ (CONTAINER_ID), { 0, false } };
 static const struct field f_ping[] = { OPT (NONCE), { 0, false } };
 static const struct field f_pid[] = { REQ (PID), { 0, false } };
 static const struct field f_create[] = { REQ (CONTAINER_ID), REQ (CONFIG_JSON),
-                                         OPT (ROOTFS), OPT (NETWORK_JSON), STREAMS,
+                                         OPT (ROOTFS), OPT (NETWORK_JSON), OPT (POD_JSON), STREAMS,
                                          { 0, false } };
 static const struct field f_exec[] = { REQ (CONTAINER_ID), OPT (EXEC_ID),
                                        REQ (PROCESS_JSON), STREAMS, { 0, false } };
@@ -110,6 +111,7 @@ static const struct op_schema ops[HULL_OP__MAX + 1] = {
   [HULL_OP_RESUME] = { "resume", f_cid, f_none },
   [HULL_OP_UPDATE] = { "update", f_update, f_none },
   [HULL_OP_PS] = { "ps", f_cid, f_ps_resp },
+  [HULL_OP_DELETE] = { "delete", f_cid, f_none },
 };
 
 static const struct

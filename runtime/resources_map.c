@@ -9,6 +9,7 @@
 
 #include "runtime/json_gen.h"
 #include "runtime/log.h"
+#include "runtime/pod.h"
 
 #define MIB (1024ULL * 1024ULL)
 
@@ -23,6 +24,26 @@ parse_u64 (const char *s, uint64_t *out)
   errno = 0;
   *out = strtoull (s, &end, 10);
   return errno == 0 && *end == '\0';
+}
+
+/* A CRI sandbox annotation (runtime/pod.h): a decimal integer, possibly
+ * negative (quota -1: unlimited); *out = 0 for absent, 0 or negative. */
+static int
+cri_annotation (const struct oci_config *cfg, const char *key, uint64_t *out, hull_error_t *err)
+{
+  const char *v = oci_map_get (&cfg->annotations, key);
+
+  *out = 0;
+  if (v == NULL)
+    return 0;
+  if (v[0] == '-' && parse_u64 (v + 1, out))
+    {
+      *out = 0;
+      return 0;
+    }
+  if (!parse_u64 (v, out))
+    return hull_error (err, EINVAL, "annotation %s: `%s` is not a whole number", key, v);
+  return 0;
 }
 
 /* ---- cpuset lists ---- */
@@ -129,21 +150,34 @@ map_vcpus (const struct oci_config *cfg, const struct resources_defaults *d,
            const struct oci_linux_resources *res, struct vm_size *out, hull_error_t *err)
 {
   const char *ann = oci_map_get (&cfg->annotations, RESOURCES_ANNOTATION_VCPUS);
-  uint64_t n;
+  uint64_t n, quota, period;
 
   if (ann != NULL)
     {
       out->vcpus_from = "annotation " RESOURCES_ANNOTATION_VCPUS;
       return vcpus_from_annotation (ann, d, &out->vcpus, err);
     }
-  if (vcpus_from_cpu (res ? res->cpu : NULL, &n, err) < 0)
+  /* A pod's VM: the pod's CPU limit as containerd announces it. */
+  if (cri_annotation (cfg, POD_ANN_CPU_QUOTA, &quota, err) < 0
+      || cri_annotation (cfg, POD_ANN_CPU_PERIOD, &period, err) < 0)
     return -1;
-  if (n > 0)
-    out->vcpus_from = "linux.resources.cpu";
+  if (quota > 0)
+    {
+      if (period == 0)
+        period = RESOURCES_DEFAULT_CFS_PERIOD;
+      n = quota / period + (quota % period != 0);
+      out->vcpus_from = "annotation " POD_ANN_CPU_QUOTA;
+    }
   else
     {
-      n = d->vcpus;
-      out->vcpus_from = "default";
+      if (vcpus_from_cpu (res ? res->cpu : NULL, &n, err) < 0)
+        return -1;
+      out->vcpus_from = "linux.resources.cpu";
+      if (n == 0)
+        {
+          n = d->vcpus;
+          out->vcpus_from = "default";
+        }
     }
   if (n > d->max_vcpus)
     n = d->max_vcpus;
@@ -159,7 +193,8 @@ map_memory (const struct oci_config *cfg, const struct resources_defaults *d,
 {
   const char *ann = oci_map_get (&cfg->annotations, RESOURCES_ANNOTATION_MEMORY);
   const struct oci_memory *mem = res ? res->memory : NULL;
-  uint64_t mib;
+  uint64_t mib, pod_bytes, limit = 0;
+  const char *from = "linux.resources.memory.limit";
 
   out->memory_over_limit = false;
   if (ann != NULL)
@@ -173,10 +208,20 @@ map_memory (const struct oci_config *cfg, const struct resources_defaults *d,
       out->memory_mib = mib;
       return 0;
     }
-  if (mem != NULL && mem->has_limit && mem->limit > 0)
+  /* A pod's VM: the pod's memory limit (the pod cgroup holds the VM). */
+  if (cri_annotation (cfg, POD_ANN_MEMORY, &pod_bytes, err) < 0)
+    return -1;
+  if (pod_bytes > 0)
     {
-      uint64_t limit_mib = ((uint64_t) mem->limit + MIB - 1) / MIB;
-      out->memory_from = "linux.resources.memory.limit";
+      limit = pod_bytes;
+      from = "annotation " POD_ANN_MEMORY;
+    }
+  else if (mem != NULL && mem->has_limit && mem->limit > 0)
+    limit = (uint64_t) mem->limit;
+  if (limit > 0)
+    {
+      uint64_t limit_mib = limit / MIB + (limit % MIB != 0);
+      out->memory_from = from;
       mib = limit_mib > d->overhead_mib ? limit_mib - d->overhead_mib : 0;
       if (mib < RESOURCES_MIN_MEMORY_MIB)
         {

@@ -3,14 +3,19 @@
  * Precedence, for each of the two:
  *   1. annotation io.hull.vcpus / io.hull.memory_mib (validated; a bad value
  *      is an error naming the annotation, never silently ignored),
- *   2. linux.resources:
+ *   2. for a pod's VM (runtime/pod.h), the CRI sandbox annotations
+ *      io.kubernetes.cri.sandbox-cpu-quota / -cpu-period (vCPUs =
+ *      ceil(quota / period)) and io.kubernetes.cri.sandbox-memory (bytes,
+ *      taken like memory.limit below: the pod's cgroup holds the VM);
+ *      0 or negative means no limit,
+ *   3. linux.resources:
  *        vCPUs  = ceil(cpu.quota / cpu.period)  (period absent: 100000 us,
  *                 the kernel's CFS default; quota <= 0: unlimited), and/or
  *                 the number of CPUs in cpu.cpus ("0-3,7"); with both, the
  *                 smaller, since that is all the container can ever use;
  *        memory = memory.limit rounded up to MiB, minus the VM overhead
  *                 (see below),
- *   3. the defaults passed in (hull_settings default_vcpus /
+ *   4. the defaults passed in (hull_settings default_vcpus /
  *      default_memory_mib).
  * vCPUs derived from resources are clamped to [1, max_vcpus] (asking for
  * more vCPUs than the host has only costs threads); an annotation beyond

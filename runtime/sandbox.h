@@ -37,6 +37,7 @@ struct hull_log;
 
 struct sandbox_create_args
 {
+  const char *root;      /* the state root (--root) */
   const char *id;
   const char *bundle;    /* absolute */
   const char *rootfs;    /* absolute */
@@ -66,6 +67,8 @@ struct sandbox_exit
 {
   uint32_t proc;
   int status; /* 0..255, or 128 + signal */
+  uint32_t ctr; /* 0: the supervisor's own container; else a pod member
+                   (sandbox_pod_ops) */
 };
 
 struct sandbox_stats
@@ -115,10 +118,56 @@ struct sandbox_ops
   bool guest_pids;
   /* Kill everything, reap, release.  sb may be NULL. */
   void (*destroy) (struct sandbox *sb);
+  /* A pod sandbox's backend: the containers that join its VM; NULL when
+   * the backend has no pods. */
+  const struct sandbox_pod_ops *pod;
+};
+
+/* Pods (runtime/pods.md): the sandbox's supervisor runs the pod's other
+ * containers (members) in its VM on behalf of their own supervisors.  A
+ * member is named by the handle create returns (never 0); its processes
+ * and exits are the same as a container's (struct sandbox_exit.ctr is the
+ * handle). */
+struct sandbox_member_args
+{
+  const char *id;
+  const char *config_json;           /* the member's config.json text */
+  const struct oci_config *config;   /* parsed */
+  const char *rootfs;                /* guest path (runtime/pod.h) */
+  const char *pod_json;              /* its layout (runtime/pod.h) */
+  int stdio[3];                      /* ignored with a terminal */
+};
+
+struct sandbox_pod_ops
+{
+  /* Whether this sandbox can hold members (it is a pod sandbox). */
+  bool (*is_pod) (struct sandbox *sb);
+  int (*create) (struct sandbox *sb, const struct sandbox_member_args *a, uint32_t *ctr,
+                 int *pty_master, hull_error_t *err);
+  int (*start) (struct sandbox *sb, uint32_t ctr, hull_error_t *err);
+  int (*exec) (struct sandbox *sb, uint32_t ctr, const struct sandbox_exec_args *a,
+               uint32_t *proc, int *pty_master, hull_error_t *err);
+  int (*signal) (struct sandbox *sb, uint32_t ctr, uint32_t proc, int signo, bool all,
+                 hull_error_t *err);
+  int (*close_stdin) (struct sandbox *sb, uint32_t ctr, uint32_t proc, hull_error_t *err);
+  int (*resize) (struct sandbox *sb, uint32_t ctr, uint32_t proc, unsigned rows,
+                 unsigned cols, hull_error_t *err);
+  int (*pause) (struct sandbox *sb, uint32_t ctr, bool pause, hull_error_t *err);
+  int (*stats) (struct sandbox *sb, uint32_t ctr, struct sandbox_stats *out, hull_error_t *err);
+  int (*update) (struct sandbox *sb, uint32_t ctr, const struct oci_linux_resources *r,
+                 hull_error_t *err);
+  int (*ps) (struct sandbox *sb, uint32_t ctr, pid_t **pids, size_t *n, hull_error_t *err);
+  /* Kill what is left of the member and forget it (its exits are no
+   * longer reported). */
+  void (*remove) (struct sandbox *sb, uint32_t ctr);
 };
 
 /* The microVM backend of the production binary. */
 extern const struct sandbox_ops sandbox_vm_ops;
+/* A pod member's backend (runtime/sandbox_pod.c): no VM of its own, every
+ * operation goes to the pod sandbox's supervisor.  The supervisor picks it
+ * instead of sandbox_vm_ops for a config that names a pod sandbox. */
+extern const struct sandbox_ops sandbox_pod_member_ops;
 
 #ifdef HULL_TEST_BACKEND
 /* Host processes, for lifecycle tests only (build/hull-test). */

@@ -35,14 +35,20 @@ static void svm_destroy (struct sandbox *sb);
 
 /* ---- processes and their stdio ---- */
 
-static struct vm_proc *
-proc_new (void)
+struct vm_proc *
+vm_proc_new (uint32_t ctr, const char *cid)
 {
   struct vm_proc *p = calloc (1, sizeof (*p));
 
   if (p == NULL)
     return NULL;
   p->in.fd = p->out.fd = p->err.fd = p->tty = -1;
+  p->ctr = ctr;
+  if (cid != NULL && (p->cid = strdup (cid)) == NULL)
+    {
+      free (p);
+      return NULL;
+    }
   return p;
 }
 
@@ -85,8 +91,8 @@ proc_pty (struct vm_proc *p, const struct oci_process *op, int *master, hull_err
 }
 
 /* Relays and stream ids for a new process; the request gets the ids. */
-static int
-proc_stdio (struct sandbox *sb, struct vm_proc *p, const struct oci_process *op,
+int
+vm_proc_stdio (struct sandbox *sb, struct vm_proc *p, const struct oci_process *op,
             const int stdio[3], int *master, struct hull_msgbuf *mb, hull_error_t *err)
 {
   struct vm_relay *rs[3] = { &p->in, &p->out, &p->err };
@@ -177,7 +183,9 @@ create_request (struct sandbox *sb, struct vm_call *c, hull_error_t *err)
   if (json_read_file (path, &text, &len, err) < 0)
     return -1;
   hull_msgbuf_put_str (&c->mb, HULL_ATTR_CONFIG_JSON, text);
-  hull_msgbuf_put_str (&c->mb, HULL_ATTR_ROOTFS, VM_GUEST_ROOTFS);
+  hull_msgbuf_put_str (&c->mb, HULL_ATTR_ROOTFS, sb->pod ? sb->guest_rootfs : VM_GUEST_ROOTFS);
+  if (sb->pod)
+    hull_msgbuf_put_str (&c->mb, HULL_ATTR_POD_JSON, sb->pod_json);
   return vm_net_request (sb, &c->mb, err);
 }
 
@@ -186,7 +194,7 @@ svm_create (const struct sandbox_create_args *a, struct sandbox **out, int *pty_
            hull_error_t *err)
 {
   struct sandbox *sb = sandbox_new (a);
-  struct vm_proc *init = proc_new ();
+  struct vm_proc *init = vm_proc_new (0, NULL);
   struct vm_call *c = NULL;
   int master = -1;
   int64_t t0;
@@ -218,7 +226,7 @@ svm_create (const struct sandbox_create_args *a, struct sandbox **out, int *pty_
       goto fail;
     }
   if (create_request (sb, c, err) < 0
-      || proc_stdio (sb, init, a->config->process, a->stdio, &master, &c->mb, err) < 0)
+      || vm_proc_stdio (sb, init, a->config->process, a->stdio, &master, &c->mb, err) < 0)
     goto fail;
   c->attach = init;
   init = NULL;
@@ -240,15 +248,58 @@ fail:
   vm_proc_free (init);
   if (master >= 0)
     close (master);
+  if (sb != NULL)
+    {
+      /* Still privileged here: the share goes with the failed create. */
+      vm_boot_teardown (sb);
+      vm_pod_undo (sb);
+    }
   svm_destroy (sb);
   return -1;
 }
 
-/* ---- requests ---- */
+/* ---- requests, for the VM's own container (ctr 0) or a pod member ---- */
 
-/* A request with no answer to read. */
-static int
-simple_call (struct sandbox *sb, struct vm_call *c, hull_error_t *err)
+/* A copy of member ctr's id, NULL when it is gone (or out of memory). */
+static char *
+member_id_dup (struct sandbox *sb, uint32_t ctr)
+{
+  const char *id;
+  char *copy;
+
+  pthread_mutex_lock (&sb->lock);
+  id = vm_member_id_locked (sb, ctr);
+  copy = id ? strdup (id) : NULL;
+  pthread_mutex_unlock (&sb->lock);
+  return copy;
+}
+
+int
+vm_call_ctr (struct sandbox *sb, uint16_t op, uint32_t ctr, struct vm_call **out,
+             hull_error_t *err)
+{
+  struct vm_call *c;
+  char *id;
+
+  *out = NULL;
+  if (ctr == 0)
+    {
+      *out = vm_call_new (sb, op, true);
+      return *out ? 0 : hull_error (err, ENOMEM, "agent request");
+    }
+  id = member_id_dup (sb, ctr);
+  if (id == NULL)
+    return hull_error (err, ESRCH, "%s: no such container in the pod", hull_op_name (op));
+  c = vm_call_new (sb, op, false);
+  if (c != NULL)
+    hull_msgbuf_put_str (&c->mb, HULL_ATTR_CONTAINER_ID, id);
+  free (id);
+  *out = c;
+  return c ? 0 : hull_error (err, ENOMEM, "agent request");
+}
+
+int
+vm_simple_call (struct sandbox *sb, struct vm_call *c, hull_error_t *err)
 {
   if (c == NULL)
     return hull_error (err, ENOMEM, "agent request");
@@ -258,18 +309,23 @@ simple_call (struct sandbox *sb, struct vm_call *c, hull_error_t *err)
   return 0;
 }
 
-/* startContainer hooks were run by `hull start` (runtime/README.md). */
-static int
-svm_start (struct sandbox *sb, hull_error_t *err)
+/* start, pause, resume.  startContainer hooks were run by `hull start`
+ * (runtime/README.md). */
+int
+vm_ctr_simple (struct sandbox *sb, uint32_t ctr, uint16_t op, hull_error_t *err)
 {
-  return simple_call (sb, vm_call_new (sb, HULL_OP_START, true), err);
+  struct vm_call *c;
+
+  if (vm_call_ctr (sb, op, ctr, &c, err) < 0)
+    return -1;
+  return vm_simple_call (sb, c, err);
 }
 
-static int
-svm_exec (struct sandbox *sb, const struct sandbox_exec_args *a, uint32_t *proc, int *pty_master,
-         hull_error_t *err)
+int
+vm_ctr_exec (struct sandbox *sb, uint32_t ctr, const struct sandbox_exec_args *a, uint32_t *proc,
+             int *pty_master, hull_error_t *err)
 {
-  cleanup_free char *json = NULL;
+  cleanup_free char *json = NULL, *cid = NULL;
   struct vm_proc *p = NULL;
   struct vm_call *c = NULL;
   int master = -1;
@@ -278,15 +334,17 @@ svm_exec (struct sandbox *sb, const struct sandbox_exec_args *a, uint32_t *proc,
   *pty_master = -1;
   if (vm_process_json (a->process, &json, err) < 0)
     return hull_error_prefix (err, "exec");
-  p = proc_new ();
-  c = vm_call_new (sb, HULL_OP_EXEC, true);
-  if (p == NULL || c == NULL)
+  if (vm_call_ctr (sb, HULL_OP_EXEC, ctr, &c, err) < 0)
+    return -1;
+  cid = ctr ? member_id_dup (sb, ctr) : NULL;
+  p = vm_proc_new (ctr, cid);
+  if (p == NULL || (ctr && cid == NULL))
     {
       hull_error (err, ENOMEM, "exec request");
       goto fail;
     }
   hull_msgbuf_put_str (&c->mb, HULL_ATTR_PROCESS_JSON, json);
-  if (proc_stdio (sb, p, a->process, a->stdio, &master, &c->mb, err) < 0)
+  if (vm_proc_stdio (sb, p, a->process, a->stdio, &master, &c->mb, err) < 0)
     goto fail;
   c->attach = hull_steal_ptr (&p);
   if (vm_call_run (sb, c, sb->timeout_ms, err) < 0)
@@ -307,21 +365,21 @@ fail:
   return -1;
 }
 
-static int
-svm_signal (struct sandbox *sb, uint32_t proc, int signo, bool all, hull_error_t *err)
+int
+vm_ctr_signal (struct sandbox *sb, uint32_t ctr, uint32_t proc, int signo, bool all,
+               hull_error_t *err)
 {
-  struct vm_call *c = vm_call_new (sb, HULL_OP_SIGNAL, true);
+  struct vm_call *c;
 
-  if (c != NULL)
-    {
-      if (proc != SANDBOX_INIT)
-        hull_msgbuf_put_u32 (&c->mb, HULL_ATTR_PID, proc);
-      hull_msgbuf_put_u32 (&c->mb, HULL_ATTR_SIGNAL, (uint32_t) signo);
-      if (all)
-        hull_msgbuf_put_u32 (&c->mb, HULL_ATTR_ALL, 1);
-    }
-  if (c == NULL || signo != SIGKILL || (proc != SANDBOX_INIT && !all))
-    return simple_call (sb, c, err);
+  if (vm_call_ctr (sb, HULL_OP_SIGNAL, ctr, &c, err) < 0)
+    return -1;
+  if (proc != SANDBOX_INIT)
+    hull_msgbuf_put_u32 (&c->mb, HULL_ATTR_PID, proc);
+  hull_msgbuf_put_u32 (&c->mb, HULL_ATTR_SIGNAL, (uint32_t) signo);
+  if (all)
+    hull_msgbuf_put_u32 (&c->mb, HULL_ATTR_ALL, 1);
+  if (ctr != 0 || signo != SIGKILL || (proc != SANDBOX_INIT && !all))
+    return vm_simple_call (sb, c, err);
   /* SIGKILL ends the container even in a guest too busy to act on it
    * (a fork bomb starving the agent): the I/O thread stops the VM when
    * init outlives the grace period, and a request lost with the VM is
@@ -330,7 +388,7 @@ svm_signal (struct sandbox *sb, uint32_t proc, int signo, bool all, hull_error_t
   if (sb->kill_deadline_ms == 0)
     sb->kill_deadline_ms = vm_now_ms () + VM_KILL_GRACE_MS;
   pthread_mutex_unlock (&sb->lock);
-  if (simple_call (sb, c, err) == 0)
+  if (vm_simple_call (sb, c, err) == 0)
     return 0;
   pthread_mutex_lock (&sb->lock);
   bool gone = sb->vm_done || sb->io_dead;
@@ -339,6 +397,127 @@ svm_signal (struct sandbox *sb, uint32_t proc, int signo, bool all, hull_error_t
     return -1;
   hull_error_free (err);
   return 0;
+}
+
+int
+vm_ctr_close_stdin (struct sandbox *sb, uint32_t ctr, uint32_t proc, hull_error_t *err)
+{
+  struct vm_call *c = calloc (1, sizeof (*c));
+
+  if (c == NULL)
+    return hull_error (err, ENOMEM, "close stdin");
+  c->kind = VM_CALL_FIN;
+  c->fin_ctr = ctr;
+  c->fin_proc = proc;
+  hull_msgbuf_init (&c->mb, HULL_FRAME_REQUEST, HULL_OP_PING, 0);
+  return vm_simple_call (sb, c, err);
+}
+
+int
+vm_ctr_resize (struct sandbox *sb, uint32_t ctr, uint32_t proc, unsigned rows, unsigned cols,
+               hull_error_t *err)
+{
+  struct vm_call *c;
+
+  if (vm_call_ctr (sb, HULL_OP_RESIZE, ctr, &c, err) < 0)
+    return -1;
+  if (proc != SANDBOX_INIT)
+    hull_msgbuf_put_u32 (&c->mb, HULL_ATTR_PID, proc);
+  hull_msgbuf_put_u32 (&c->mb, HULL_ATTR_ROWS, rows);
+  hull_msgbuf_put_u32 (&c->mb, HULL_ATTR_COLS, cols);
+  return vm_simple_call (sb, c, err);
+}
+
+int
+vm_ctr_stats (struct sandbox *sb, uint32_t ctr, struct sandbox_stats *out, hull_error_t *err)
+{
+  struct vm_call *c;
+  uint64_t v;
+
+  if (vm_call_ctr (sb, HULL_OP_STATS, ctr, &c, err) < 0
+      || vm_call_run (sb, c, sb->timeout_ms, err) < 0)
+    return -1;
+  memset (out, 0, sizeof (*out));
+  if (hull_msg_get_u64 (&c->resp, HULL_ATTR_CPU_USAGE_USEC, &v) == 0)
+    out->cpu_total_ns = v * 1000;
+  if (hull_msg_get_u64 (&c->resp, HULL_ATTR_CPU_USER_USEC, &v) == 0)
+    out->cpu_user_ns = v * 1000;
+  if (hull_msg_get_u64 (&c->resp, HULL_ATTR_CPU_SYSTEM_USEC, &v) == 0)
+    out->cpu_kernel_ns = v * 1000;
+  hull_msg_get_u64 (&c->resp, HULL_ATTR_MEM_USAGE, &out->memory_usage);
+  hull_msg_get_u64 (&c->resp, HULL_ATTR_MEM_LIMIT, &out->memory_limit);
+  hull_msg_get_u64 (&c->resp, HULL_ATTR_PIDS_CURRENT, &out->pids_current);
+  vm_call_free (c);
+  return 0;
+}
+
+/* What can change live goes to the agent (the container's guest cgroup);
+ * the rest is refused naming the field (resources_map.h), against the
+ * VM's size (a pod member's limits must fit in the pod's VM).  The
+ * supervisor then updates the host cgroup. */
+int
+vm_ctr_update (struct sandbox *sb, uint32_t ctr, const struct oci_linux_resources *r,
+               hull_error_t *err)
+{
+  cleanup_free char *json = NULL;
+  struct vm_size vm;
+  struct vm_call *c;
+
+  if (resources_vm_size (sb->config, sb->settings.default_vcpus, sb->settings.default_memory_mib,
+                         NULL, &vm, err) < 0
+      || resources_update_check (&vm, r, err) < 0 || resources_live_json (r, &json, err) < 0)
+    return hull_error_prefix (err, "update");
+  if (vm_call_ctr (sb, HULL_OP_UPDATE, ctr, &c, err) < 0)
+    return -1;
+  hull_msgbuf_put_str (&c->mb, HULL_ATTR_RESOURCES_JSON, json);
+  return vm_simple_call (sb, c, err);
+}
+
+int
+vm_ctr_ps (struct sandbox *sb, uint32_t ctr, pid_t **pids, size_t *n, hull_error_t *err)
+{
+  struct vm_call *c;
+  const uint8_t *b;
+  size_t len = 0;
+
+  *pids = NULL;
+  *n = 0;
+  if (vm_call_ctr (sb, HULL_OP_PS, ctr, &c, err) < 0
+      || vm_call_run (sb, c, sb->timeout_ms, err) < 0)
+    return -1;
+  b = hull_msg_get_bytes (&c->resp, HULL_ATTR_PIDS, &len);
+  *pids = calloc (len / 4 + 1, sizeof (pid_t));
+  if (*pids == NULL)
+    {
+      vm_call_free (c);
+      return hull_error (err, ENOMEM, "ps");
+    }
+  for (size_t i = 0; b != NULL && i + 4 <= len; i += 4)
+    (*pids)[(*n)++] = (pid_t) ((uint32_t) b[i] | (uint32_t) b[i + 1] << 8
+                               | (uint32_t) b[i + 2] << 16 | (uint32_t) b[i + 3] << 24);
+  vm_call_free (c);
+  return 0;
+}
+
+/* ---- the ops of the VM's own container ---- */
+
+static int
+svm_start (struct sandbox *sb, hull_error_t *err)
+{
+  return vm_ctr_simple (sb, 0, HULL_OP_START, err);
+}
+
+static int
+svm_exec (struct sandbox *sb, const struct sandbox_exec_args *a, uint32_t *proc, int *pty_master,
+          hull_error_t *err)
+{
+  return vm_ctr_exec (sb, 0, a, proc, pty_master, err);
+}
+
+static int
+svm_signal (struct sandbox *sb, uint32_t proc, int signo, bool all, hull_error_t *err)
+{
+  return vm_ctr_signal (sb, 0, proc, signo, all, err);
 }
 
 static int
@@ -375,112 +554,43 @@ svm_next_exit (struct sandbox *sb, struct sandbox_exit *out, hull_error_t *err)
 static int
 svm_close_stdin (struct sandbox *sb, uint32_t proc, hull_error_t *err)
 {
-  struct vm_call *c = calloc (1, sizeof (*c));
-
-  if (c == NULL)
-    return hull_error (err, ENOMEM, "close stdin");
-  c->kind = VM_CALL_FIN;
-  c->fin_proc = proc;
-  hull_msgbuf_init (&c->mb, HULL_FRAME_REQUEST, HULL_OP_PING, 0);
-  return simple_call (sb, c, err);
+  return vm_ctr_close_stdin (sb, 0, proc, err);
 }
 
 static int
 svm_resize (struct sandbox *sb, uint32_t proc, unsigned rows, unsigned cols, hull_error_t *err)
 {
-  struct vm_call *c = vm_call_new (sb, HULL_OP_RESIZE, true);
-
-  if (c != NULL)
-    {
-      if (proc != SANDBOX_INIT)
-        hull_msgbuf_put_u32 (&c->mb, HULL_ATTR_PID, proc);
-      hull_msgbuf_put_u32 (&c->mb, HULL_ATTR_ROWS, rows);
-      hull_msgbuf_put_u32 (&c->mb, HULL_ATTR_COLS, cols);
-    }
-  return simple_call (sb, c, err);
+  return vm_ctr_resize (sb, 0, proc, rows, cols, err);
 }
 
 static int
 svm_pause (struct sandbox *sb, hull_error_t *err)
 {
-  return simple_call (sb, vm_call_new (sb, HULL_OP_PAUSE, true), err);
+  return vm_ctr_simple (sb, 0, HULL_OP_PAUSE, err);
 }
 
 static int
 svm_resume (struct sandbox *sb, hull_error_t *err)
 {
-  return simple_call (sb, vm_call_new (sb, HULL_OP_RESUME, true), err);
+  return vm_ctr_simple (sb, 0, HULL_OP_RESUME, err);
 }
 
 static int
 svm_stats (struct sandbox *sb, struct sandbox_stats *out, hull_error_t *err)
 {
-  struct vm_call *c = vm_call_new (sb, HULL_OP_STATS, true);
-  uint64_t v;
-
-  if (c == NULL)
-    return hull_error (err, ENOMEM, "stats request");
-  if (vm_call_run (sb, c, sb->timeout_ms, err) < 0)
-    return -1;
-  memset (out, 0, sizeof (*out));
-  if (hull_msg_get_u64 (&c->resp, HULL_ATTR_CPU_USAGE_USEC, &v) == 0)
-    out->cpu_total_ns = v * 1000;
-  if (hull_msg_get_u64 (&c->resp, HULL_ATTR_CPU_USER_USEC, &v) == 0)
-    out->cpu_user_ns = v * 1000;
-  if (hull_msg_get_u64 (&c->resp, HULL_ATTR_CPU_SYSTEM_USEC, &v) == 0)
-    out->cpu_kernel_ns = v * 1000;
-  hull_msg_get_u64 (&c->resp, HULL_ATTR_MEM_USAGE, &out->memory_usage);
-  hull_msg_get_u64 (&c->resp, HULL_ATTR_MEM_LIMIT, &out->memory_limit);
-  hull_msg_get_u64 (&c->resp, HULL_ATTR_PIDS_CURRENT, &out->pids_current);
-  vm_call_free (c);
-  return 0;
+  return vm_ctr_stats (sb, 0, out, err);
 }
 
-/* What can change live goes to the agent (the guest cgroup); the rest is
- * refused naming the field (resources_map.h).  The supervisor then
- * updates the host cgroup. */
 static int
 svm_update (struct sandbox *sb, const struct oci_linux_resources *r, hull_error_t *err)
 {
-  cleanup_free char *json = NULL;
-  struct vm_size vm;
-  struct vm_call *c;
-
-  if (resources_vm_size (sb->config, sb->settings.default_vcpus, sb->settings.default_memory_mib,
-                         NULL, &vm, err) < 0
-      || resources_update_check (&vm, r, err) < 0 || resources_live_json (r, &json, err) < 0)
-    return hull_error_prefix (err, "update");
-  c = vm_call_new (sb, HULL_OP_UPDATE, true);
-  if (c != NULL)
-    hull_msgbuf_put_str (&c->mb, HULL_ATTR_RESOURCES_JSON, json);
-  return simple_call (sb, c, err);
+  return vm_ctr_update (sb, 0, r, err);
 }
 
 static int
 svm_ps (struct sandbox *sb, pid_t **pids, size_t *n, hull_error_t *err)
 {
-  struct vm_call *c = vm_call_new (sb, HULL_OP_PS, true);
-  const uint8_t *b;
-  size_t len = 0;
-
-  *pids = NULL;
-  *n = 0;
-  if (c == NULL)
-    return hull_error (err, ENOMEM, "ps request");
-  if (vm_call_run (sb, c, sb->timeout_ms, err) < 0)
-    return -1;
-  b = hull_msg_get_bytes (&c->resp, HULL_ATTR_PIDS, &len);
-  *pids = calloc (len / 4 + 1, sizeof (pid_t));
-  if (*pids == NULL)
-    {
-      vm_call_free (c);
-      return hull_error (err, ENOMEM, "ps");
-    }
-  for (size_t i = 0; b != NULL && i + 4 <= len; i += 4)
-    (*pids)[(*n)++] = (pid_t) ((uint32_t) b[i] | (uint32_t) b[i + 1] << 8
-                               | (uint32_t) b[i + 2] << 16 | (uint32_t) b[i + 3] << 24);
-  vm_call_free (c);
-  return 0;
+  return vm_ctr_ps (sb, 0, pids, n, err);
 }
 
 static void
@@ -495,6 +605,7 @@ svm_destroy (struct sandbox *sb)
     close (sb->exit_fd);
   if (sb->settings_loaded)
     hull_settings_free (&sb->settings);
+  vm_pod_free (sb);
   pthread_mutex_destroy (&sb->lock);
   pthread_cond_destroy (&sb->cond);
   free (sb->io_error);
@@ -522,4 +633,5 @@ const struct sandbox_ops sandbox_vm_ops = {
   .ps = svm_ps,
   .guest_pids = true,
   .destroy = svm_destroy,
+  .pod = &sandbox_vm_pod_ops,
 };

@@ -9,6 +9,8 @@
  *   sandbox_vm_json.c  an OCI process as JSON (for exec)
  *   sandbox_vm_net.c   the container's netns: taps, virtio-net devices, the
  *                      guest's interface description
+ *   sandbox_vm_pod.c   a pod sandbox's VM: the share, and the members that
+ *                      join it (runtime/pod.h, sandbox.h sandbox_pod_ops)
  *
  * Threads: the supervisor's thread calls the ops; the VM thread sits in
  * machine_run; the I/O thread owns the protocol connection (struct
@@ -82,6 +84,8 @@ struct vm_relay
 
 struct vm_proc
 {
+  uint32_t ctr;  /* 0: the VM's own container, else a pod member's handle */
+  char *cid;     /* the member's id (NULL for ctr 0) */
   uint32_t proc; /* SANDBOX_INIT, or the container pid of an exec'd one */
   bool is_init;
   bool attached; /* the agent answered create/exec */
@@ -98,6 +102,7 @@ enum vm_call_kind
 {
   VM_CALL_REQUEST, /* send mb, wait for its RESPONSE */
   VM_CALL_FIN,     /* close the stdin stream of fin_proc (no answer) */
+  VM_CALL_FORGET,  /* drop every process of member fin_ctr (no answer) */
 };
 
 struct vm_call
@@ -107,7 +112,7 @@ struct vm_call
   struct vm_proc *attach; /* create/exec: joins the process table, its
                              streams opened, when the request is sent */
   struct vm_proc *linked; /* attach once in the table (I/O thread's) */
-  uint32_t fin_proc;
+  uint32_t fin_ctr, fin_proc;
   bool detached; /* the waiter gave up: the I/O thread frees it */
   bool done;
   int errnum; /* failure: errno and message */
@@ -125,6 +130,14 @@ struct vm_vol
   size_t mount_idx;   /* the first mount of this source; SIZE_MAX for the
                          copied files' share */
   bool readonly;
+};
+
+/* A pod member in the VM (sandbox_vm_pod.c). */
+struct vm_member
+{
+  uint32_t ctr;
+  char *id;
+  struct vm_member *next;
 };
 
 struct sandbox
@@ -151,6 +164,12 @@ struct sandbox
   size_t vol_files[VM_MAX_VOL_FILES];
   size_t n_vol_files;
   struct netns_net *net;     /* the container netns's taps, NULL: none */
+  /* A pod sandbox's VM (runtime/pod.h): virtiofsd shares `share`, the
+   * container's rootfs and binds are under it, no volumes of their own. */
+  bool pod;
+  char *share;          /* <state_dir>/pod */
+  char *guest_rootfs;   /* the container's rootfs in the guest */
+  char *pod_json;       /* its layout for the create request */
   struct virtio_net *nics[VM_MAX_NICS];
   int chan_guest, chan_host; /* socketpair: the port's end, ours */
   int console_fd;            /* guest console log in the state dir */
@@ -176,6 +195,8 @@ struct sandbox
   struct sandbox_exit *exits;
   size_t n_exits, cap_exits;
   uint32_t next_id, next_stream;
+  struct vm_member *members; /* pod members */
+  uint32_t next_member;
 
   /* I/O thread only (and destroy once it is joined). */
   struct hull_conn conn;
@@ -242,6 +263,44 @@ void vm_call_complete_locked (struct sandbox *sb, struct vm_call *c);
 /* Wait until the agent's HELLO arrived (or the VM died). */
 int vm_wait_ready (struct sandbox *sb, int timeout_ms, hull_error_t *err);
 uint32_t vm_next_stream_locked (struct sandbox *sb);
+
+/* sandbox_vm_pod.c */
+/* Before the VM: with the CRI sandbox annotations, make the share and bind
+ * the container into it (sb->pod set); nothing otherwise. */
+int vm_pod_prepare (struct sandbox *sb, hull_error_t *err);
+/* A failed create only (the confined supervisor cannot unmount; `hull
+ * delete` removes the share otherwise). */
+void vm_pod_undo (struct sandbox *sb);
+void vm_pod_free (struct sandbox *sb);
+/* Under lock: the member's id (ctr 0: the VM's container), NULL if gone;
+ * the handle of container `id`, 0 for the VM's own, UINT32_MAX unknown. */
+const char *vm_member_id_locked (struct sandbox *sb, uint32_t ctr);
+uint32_t vm_member_find_locked (struct sandbox *sb, const char *id);
+extern const struct sandbox_pod_ops sandbox_vm_pod_ops;
+
+/* sandbox_vm.c: the operations for any container of the VM (ctr 0: its
+ * own, else a pod member). */
+struct vm_proc *vm_proc_new (uint32_t ctr, const char *cid);
+int vm_proc_stdio (struct sandbox *sb, struct vm_proc *p, const struct oci_process *op,
+                   const int stdio[3], int *master, struct hull_msgbuf *mb, hull_error_t *err);
+/* A request for container ctr (its id attribute put), or -1 when it is
+ * gone. */
+int vm_call_ctr (struct sandbox *sb, uint16_t op, uint32_t ctr, struct vm_call **out,
+                 hull_error_t *err);
+int vm_ctr_simple (struct sandbox *sb, uint32_t ctr, uint16_t op, hull_error_t *err);
+int vm_ctr_exec (struct sandbox *sb, uint32_t ctr, const struct sandbox_exec_args *a,
+                 uint32_t *proc, int *pty_master, hull_error_t *err);
+int vm_ctr_signal (struct sandbox *sb, uint32_t ctr, uint32_t proc, int signo, bool all,
+                   hull_error_t *err);
+int vm_ctr_close_stdin (struct sandbox *sb, uint32_t ctr, uint32_t proc, hull_error_t *err);
+int vm_ctr_resize (struct sandbox *sb, uint32_t ctr, uint32_t proc, unsigned rows, unsigned cols,
+                   hull_error_t *err);
+int vm_ctr_stats (struct sandbox *sb, uint32_t ctr, struct sandbox_stats *out, hull_error_t *err);
+int vm_ctr_update (struct sandbox *sb, uint32_t ctr, const struct oci_linux_resources *r,
+                   hull_error_t *err);
+int vm_ctr_ps (struct sandbox *sb, uint32_t ctr, pid_t **pids, size_t *n, hull_error_t *err);
+/* A request with no answer to read (c NULL: out of memory). */
+int vm_simple_call (struct sandbox *sb, struct vm_call *c, hull_error_t *err);
 
 /* sandbox_vm_json.c */
 int vm_process_json (const struct oci_process *p, char **out, hull_error_t *err);

@@ -145,13 +145,17 @@ start_virtiofsd (struct sandbox *sb, hull_error_t *err)
   if (asprintf (&log, "%s/virtiofsd.log", sb->state_dir) < 0)
     return hull_error (err, ENOMEM, "virtiofsd log path");
   vc.binary = sb->settings.virtiofsd;
-  vc.source = sb->rootfs;
+  vc.source = sb->pod ? sb->share : sb->rootfs;
   vc.socket_path = sock;
   vc.cache = sb->settings.virtiofsd_cache;
-  vc.readonly = sb->config->root.readonly;
+  /* A pod's share stays writable and its mounts propagating (a read-only
+   * virtiofsd has a private mount namespace): read-only binds in it are
+   * read-only mounts of their own (runtime/pod_host.c). */
+  vc.readonly = !sb->pod && sb->config->root.readonly;
   vc.log_path = log;
   if (virtiofsd_start (&sb->fsd, &vc, err) < 0)
-    return hull_error_prefix (err, "root.path `%s`", sb->rootfs);
+    return sb->pod ? hull_error_prefix (err, "pod share `%s`", sb->share)
+                   : hull_error_prefix (err, "root.path `%s`", sb->rootfs);
   return 0;
 }
 
@@ -194,7 +198,8 @@ vm_boot_start (struct sandbox *sb, hull_error_t *err)
 {
   int sp[2], r;
 
-  if (vm_vols_plan (sb, err) < 0 || start_virtiofsd (sb, err) < 0
+  if (vm_pod_prepare (sb, err) < 0 || (!sb->pod && vm_vols_plan (sb, err) < 0)
+      || start_virtiofsd (sb, err) < 0
       || vm_vols_start_daemons (sb, err) < 0 || vm_net_setup (sb, err) < 0
       || create_machine (sb, err) < 0)
     return -1;

@@ -69,10 +69,11 @@ proc_unlink (struct sandbox *sb, struct vm_proc *p)
 }
 
 static struct vm_proc *
-proc_find (struct sandbox *sb, uint32_t proc)
+proc_find (struct sandbox *sb, uint32_t ctr, uint32_t proc)
 {
   for (struct vm_proc *p = sb->procs; p != NULL; p = p->next)
-    if (p->attached && (proc == SANDBOX_INIT ? p->is_init : (!p->is_init && p->proc == proc)))
+    if (p->attached && p->ctr == ctr
+        && (proc == SANDBOX_INIT ? p->is_init : (!p->is_init && p->proc == proc)))
       return p;
   return NULL;
 }
@@ -171,25 +172,33 @@ status_from_wait (uint32_t ws)
   return WEXITSTATUS (w);
 }
 
-static int exit_push_locked (struct sandbox *sb, uint32_t proc, int status);
+static int exit_push_locked (struct sandbox *sb, uint32_t ctr, uint32_t proc, int status);
 
 static void
 io_on_event (struct sandbox *sb, const struct hull_msg *m)
 {
   const char *exec_id = hull_msg_get_str (m, HULL_ATTR_EXEC_ID);
-  uint32_t pid = 0, ws = 0;
+  const char *cid = hull_msg_get_str (m, HULL_ATTR_CONTAINER_ID);
+  uint32_t pid = 0, ws = 0, ctr;
   uint64_t kills = 0;
   struct vm_proc *p;
 
+  /* Which container of the VM: a pod member that is gone is ignored. */
+  pthread_mutex_lock (&sb->lock);
+  ctr = vm_member_find_locked (sb, cid ? cid : "");
+  pthread_mutex_unlock (&sb->lock);
+  if (ctr == UINT32_MAX)
+    return;
   if (m->op == HULL_EVENT_OOM)
     {
       hull_msg_get_u64 (m, HULL_ATTR_OOM_KILLS, &kills);
-      log_warning (sb->log, "container `%s`: out of memory (oom kills: %llu)", sb->id,
+      log_warning (sb->log, "container `%s`: out of memory (oom kills: %llu)", cid,
                    (unsigned long long) kills);
       /* Queued with the exits, so the supervisor hears of it before the
        * exit it may have caused. */
       pthread_mutex_lock (&sb->lock);
-      exit_push_locked (sb, SANDBOX_EVENT_OOM, kills > 0 && kills < 1000000 ? (int) kills : 1);
+      exit_push_locked (sb, ctr, SANDBOX_EVENT_OOM,
+                        kills > 0 && kills < 1000000 ? (int) kills : 1);
       pthread_mutex_unlock (&sb->lock);
       return;
     }
@@ -198,7 +207,7 @@ io_on_event (struct sandbox *sb, const struct hull_msg *m)
   hull_msg_get_u32 (m, HULL_ATTR_PID, &pid);
   hull_msg_get_u32 (m, HULL_ATTR_WAIT_STATUS, &ws);
   /* The init's EXIT carries no exec_id; exec'd processes are found by pid. */
-  p = proc_find (sb, exec_id == NULL ? SANDBOX_INIT : pid);
+  p = proc_find (sb, ctr, exec_id == NULL ? SANDBOX_INIT : pid);
   if (p == NULL || p->exited)
     return;
   p->exited = true;
@@ -208,7 +217,7 @@ io_on_event (struct sandbox *sb, const struct hull_msg *m)
 
 /* Under lock. */
 static int
-exit_push_locked (struct sandbox *sb, uint32_t proc, int status)
+exit_push_locked (struct sandbox *sb, uint32_t ctr, uint32_t proc, int status)
 {
   uint64_t one = 1;
 
@@ -221,7 +230,7 @@ exit_push_locked (struct sandbox *sb, uint32_t proc, int status)
       sb->exits = n;
       sb->cap_exits = cap;
     }
-  sb->exits[sb->n_exits++] = (struct sandbox_exit){ .proc = proc, .status = status };
+  sb->exits[sb->n_exits++] = (struct sandbox_exit){ .proc = proc, .status = status, .ctr = ctr };
   if (write (sb->exit_fd, &one, sizeof (one)) < 0)
     {
       /* The counter is already nonzero: the supervisor will look. */
@@ -244,7 +253,7 @@ io_report_exits (struct sandbox *sb)
       if ((p->out.stream != 0 || p->err.stream != 0) && now - p->exit_at_ms < VM_EXIT_DRAIN_MS)
         continue;
       pthread_mutex_lock (&sb->lock);
-      exit_push_locked (sb, p->is_init ? SANDBOX_INIT : p->proc, p->status);
+      exit_push_locked (sb, p->ctr, p->is_init ? SANDBOX_INIT : p->proc, p->status);
       pthread_mutex_unlock (&sb->lock);
       proc_unlink (sb, p);
     }
@@ -276,7 +285,7 @@ static void
 io_fin_call_locked (struct sandbox *sb, struct vm_call *c)
 {
   hull_error_t e = NULL;
-  struct vm_proc *p = proc_find (sb, c->fin_proc);
+  struct vm_proc *p = proc_find (sb, c->fin_ctr, c->fin_proc);
 
   if (p == NULL || p->exited)
     {
@@ -305,6 +314,18 @@ io_send_call_locked (struct sandbox *sb, struct vm_call *c)
   if (c->kind == VM_CALL_FIN)
     {
       io_fin_call_locked (sb, c);
+      return;
+    }
+  if (c->kind == VM_CALL_FORGET)
+    {
+      /* A pod member removed: its processes' relays and streams go. */
+      for (struct vm_proc *p = sb->procs, *next; p != NULL; p = next)
+        {
+          next = p->next;
+          if (p->ctr == c->fin_ctr)
+            proc_unlink (sb, p);
+        }
+      vm_call_complete_locked (sb, c);
       return;
     }
   if ((c->attach != NULL && proc_streams_open (sb, c->attach, &e) < 0)
@@ -478,7 +499,7 @@ io_kill_deadline (struct sandbox *sb)
   if (dl == 0)
     return -1;
   for (struct vm_proc *p = sb->procs; p != NULL; p = p->next)
-    if (p->is_init && p->exited)
+    if (p->is_init && p->ctr == 0 && p->exited)
       return -1;
   now = vm_now_ms ();
   if (now < dl)
@@ -595,7 +616,7 @@ io_abort (struct sandbox *sb, const char *why)
     }
   for (struct vm_proc *p = sb->procs; p != NULL; p = p->next)
     if (p->attached)
-      exit_push_locked (sb, p->is_init ? SANDBOX_INIT : p->proc,
+      exit_push_locked (sb, p->ctr, p->is_init ? SANDBOX_INIT : p->proc,
                         p->exited ? p->status : 128 + SIGKILL);
   pthread_cond_broadcast (&sb->cond);
   if (!sb->shutting_down)

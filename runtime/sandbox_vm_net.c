@@ -26,6 +26,7 @@
 #include "runtime/cleanup.h"
 #include "runtime/log.h"
 #include "runtime/netns.h"
+#include "runtime/pod.h"
 #include "runtime/sandbox_vm.h"
 #include "vmm/machine.h"
 #include "vmm/virtio_net.h"
@@ -47,7 +48,8 @@ netns_entry (const struct oci_config *c)
 /* A path naming the supervisor's own network namespace is the host's:
  * wiring it would hand the host's interfaces to the VM.  CRI app
  * containers name /proc/<sandbox pid>/ns/net, and the sandbox's pid is a
- * hull supervisor (runtime/pods.md). */
+ * hull supervisor: with their CRI annotations they join the sandbox's VM
+ * instead and never get here (runtime/pods.md). */
 static int
 refuse_host_netns (const char *path, long i, hull_error_t *err)
 {
@@ -59,7 +61,9 @@ refuse_host_netns (const char *path, long i, hull_error_t *err)
       && target.st_ino == own.st_ino)
     return hull_error (err, EINVAL,
                        "linux.namespaces[%ld].path `%s` is the host's network namespace "
-                       "(the runtime's own): a microVM cannot share it (pods: runtime/pods.md)",
+                       "(the runtime's own): a microVM cannot share it (a pod's app container "
+                       "names its sandbox with annotations " POD_ANN_CONTAINER_TYPE " and "
+                       POD_ANN_SANDBOX_ID ", runtime/pods.md)",
                        i, path);
   return 0;
 }

@@ -84,6 +84,7 @@ vm_proc_free (struct vm_proc *p)
   relay_close (&p->err);
   if (p->tty >= 0)
     close (p->tty);
+  free (p->cid);
   free (p);
 }
 
@@ -223,7 +224,7 @@ vm_io_winsize (struct sandbox *sb, hull_error_t *err)
         sb->next_id = 1;
       pthread_mutex_unlock (&sb->lock);
       hull_msgbuf_init (&mb, HULL_FRAME_REQUEST, HULL_OP_RESIZE, id);
-      hull_msgbuf_put_str (&mb, HULL_ATTR_CONTAINER_ID, sb->id);
+      hull_msgbuf_put_str (&mb, HULL_ATTR_CONTAINER_ID, p->cid ? p->cid : sb->id);
       if (!p->is_init)
         hull_msgbuf_put_u32 (&mb, HULL_ATTR_PID, p->proc);
       hull_msgbuf_put_u32 (&mb, HULL_ATTR_ROWS, ws.ws_row);

@@ -20,6 +20,7 @@
 #include "runtime/console_socket.h"
 #include "runtime/hooks.h"
 #include "runtime/json.h"
+#include "runtime/pod.h"
 #include "runtime/supervisor_internal.h"
 #include "runtime/supervisor_proto.h"
 
@@ -158,6 +159,7 @@ static int
 create_sandbox (struct supervisor *s, hull_error_t *err)
 {
   struct sandbox_create_args ca = {
+    .root = s->args->root,
     .id = s->args->id,
     .bundle = s->args->bundle,
     .rootfs = s->rec.rootfs,
@@ -185,6 +187,26 @@ create_sandbox (struct supervisor *s, hull_error_t *err)
   return 0;
 }
 
+/* A pod's app container joins its sandbox's microVM: its backend is a
+ * proxy to the sandbox's supervisor (runtime/pod.h). */
+static int
+choose_backend (struct supervisor *s, hull_error_t *err)
+{
+  enum pod_role role;
+  const char *sid;
+
+  if (s->ops != &sandbox_vm_ops)
+    return 0;
+  if (pod_role_of (s->config, s->args->id, &role, &sid, err) < 0)
+    return -1;
+  if (role == POD_MEMBER)
+    {
+      s->ops = &sandbox_pod_member_ops;
+      log_debug (s->log, "container `%s` joins the pod of sandbox `%s`", s->args->id, sid);
+    }
+  return 0;
+}
+
 static int
 supervisor_setup (struct supervisor *s, hull_error_t *err)
 {
@@ -193,7 +215,8 @@ supervisor_setup (struct supervisor *s, hull_error_t *err)
   s->epfd = epoll_create1 (EPOLL_CLOEXEC);
   if (s->epfd < 0)
     return hull_error (err, errno, "epoll_create1");
-  if (block_signals (s, err) < 0 || load_config (s, err) < 0 || fill_record (s, err) < 0)
+  if (block_signals (s, err) < 0 || load_config (s, err) < 0 || fill_record (s, err) < 0
+      || choose_backend (s, err) < 0)
     return -1;
   /* Into linux.cgroupsPath before the backend starts virtiofsd and the
    * VM's threads, so they are all inside (runtime/cgroup_host.h). */
@@ -259,6 +282,7 @@ conn_close (struct supervisor *s, struct sup_conn *c)
   *pp = c->next;
   epoll_ctl (s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
   close (c->fd);
+  free (c->member_id);
   free (c);
 }
 
@@ -294,8 +318,11 @@ conn_readable (struct supervisor *s, struct sup_conn *c)
 
   if (r <= 0)
     {
-      /* An exec relay that goes away takes its process with it. */
-      if (c->is_exec && ! c->proc_exited)
+      /* An exec relay that goes away takes its process with it, a pod
+       * member's supervisor its container. */
+      if (c->ctr != 0)
+        supervisor_pod_conn_gone (s, c);
+      else if (c->is_exec && ! c->proc_exited)
         {
           cleanup_error hull_error_t e2 = NULL;
           log_debug (s->log, "exec relay of process %u went away: killing it", c->proc);
@@ -308,8 +335,8 @@ conn_readable (struct supervisor *s, struct sup_conn *c)
   yajl_tree_free (msg);
 }
 
-static void
-send_exit_event (struct sup_conn *c, int status)
+void
+supervisor_send_exit (struct sup_conn *c, int status)
 {
   cleanup_error hull_error_t err = NULL;
   yajl_gen g = proto_begin ();
@@ -324,10 +351,16 @@ static void
 reap_exits (struct supervisor *s)
 {
   cleanup_error hull_error_t err = NULL;
-  struct sandbox_exit ex;
+  /* Zeroed: a backend without pods leaves ctr alone. */
+  struct sandbox_exit ex = { 0 };
 
-  while (s->ops->next_exit (s->sb, &ex, &err) > 0)
+  for (; s->ops->next_exit (s->sb, &ex, &err) > 0; ex = (struct sandbox_exit){ 0 })
     {
+      if (ex.ctr != 0)
+        {
+          supervisor_pod_exit (s, &ex);
+          continue;
+        }
       if (ex.proc == SANDBOX_EVENT_OOM)
         {
           supervisor_oom (s, ex.status);
@@ -341,8 +374,8 @@ reap_exits (struct supervisor *s)
           continue;
         }
       for (struct sup_conn *c = s->conns; c != NULL; c = c->next)
-        if (c->is_exec && c->proc == ex.proc && ! c->proc_exited)
-          send_exit_event (c, ex.status);
+        if (c->is_exec && c->ctr == 0 && c->proc == ex.proc && ! c->proc_exited)
+          supervisor_send_exit (c, ex.status);
     }
   if (err != NULL)
     log_error (s->log, "%s", hull_error_msg (&err));
@@ -399,7 +432,8 @@ event_loop (struct supervisor *s)
 }
 
 /* Init is gone: like a pid namespace losing its init, every other process
- * dies; relays still waiting learn their process was killed. */
+ * dies; relays still waiting learn their process was killed, and so do
+ * the supervisors of a pod's other containers (the VM goes). */
 static void
 supervisor_finish (struct supervisor *s)
 {
@@ -416,8 +450,8 @@ supervisor_finish (struct supervisor *s)
   s->sb = NULL;
   while (s->conns != NULL)
     {
-      if (s->conns->is_exec && ! s->conns->proc_exited)
-        send_exit_event (s->conns, 128 + SIGKILL);
+      if ((s->conns->is_exec || s->conns->is_member) && ! s->conns->proc_exited)
+        supervisor_send_exit (s->conns, 128 + SIGKILL);
       conn_close (s, s->conns);
     }
 }
@@ -468,7 +502,7 @@ create_failed_cleanup (struct supervisor *s)
 static bool
 confinable (const struct supervisor *s)
 {
-  return s->ops == &sandbox_vm_ops;
+  return s->ops == &sandbox_vm_ops || s->ops == &sandbox_pod_member_ops;
 }
 
 /* Fds the caller leaked to us (not stdio, the ready pipe, --preserve-fds

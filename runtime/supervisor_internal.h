@@ -17,6 +17,10 @@ struct sup_conn
   int fd;
   bool is_exec;     /* an exec relay's connection */
   uint32_t proc;    /* its process, when is_exec */
+  uint32_t ctr;     /* 0, or the pod member (exec and member connections) */
+  bool is_member;   /* a pod member's supervisor (runtime/supervisor_pod.c):
+                       gets its init's exit and OOM events */
+  char *member_id;  /* when is_member */
   pid_t peer_pid;   /* the exec relay's host pid (SO_PEERCRED), when is_exec */
   bool proc_exited;
   bool is_events; /* a `hull events` subscriber: gets {"event":"oom"} */
@@ -57,6 +61,24 @@ char *supervisor_state_json (struct supervisor *s, enum container_status st);
 /* The backend reported OOM kills (kills: the container's count so far):
  * record it and tell the `hull events` subscribers. */
 void supervisor_oom (struct supervisor *s, int kills);
+
+/* The "data" of a runc stats event as JSON text (NULL: out of memory). */
+char *supervisor_stats_json (const struct sandbox_stats *st);
+
+/* An exit event {"event":"exit","status":N} to an exec or member
+ * connection (marks its process exited). */
+void supervisor_send_exit (struct sup_conn *c, int status);
+
+/* supervisor_pod.c: requests whose op starts with "pod_" (a pod member's
+ * supervisor speaking for it), exits of members, and what happens when
+ * one's connection goes away. */
+int supervisor_pod_request (struct supervisor *s, struct sup_conn *c, const char *op,
+                            yajl_val msg, int *fds, size_t nfds, bool *replied, hull_error_t *err);
+void supervisor_pod_exit (struct supervisor *s, const struct sandbox_exit *ex);
+void supervisor_pod_conn_gone (struct supervisor *s, struct sup_conn *c);
+/* A message on a member's exec connection (signal, resize, close_stdin). */
+void supervisor_pod_exec_message (struct supervisor *s, struct sup_conn *c, const char *op,
+                                  yajl_val msg);
 
 /* Build an exec'd process from a request (see README: "exec"). */
 int supervisor_exec_process (struct supervisor *s, yajl_val msg, struct oci_process **out,

@@ -124,8 +124,8 @@ do_ps (struct supervisor *s, struct sup_conn *c, hull_error_t *err)
 
 /* The "data" of a runc stats event (the subset hull measures), sent as a
  * JSON string so the CLI can print it unchanged. */
-static char *
-stats_json (const struct sandbox_stats *st)
+char *
+supervisor_stats_json (const struct sandbox_stats *st)
 {
   cleanup_error hull_error_t err = NULL;
   struct json_gen g;
@@ -170,7 +170,7 @@ do_stats (struct supervisor *s, struct sup_conn *c, hull_error_t *err)
 
   if (check (s, OP_STATS, err) < 0 || s->ops->stats (s->sb, &st, err) < 0)
     return -1;
-  json = stats_json (&st);
+  json = supervisor_stats_json (&st);
   if (json == NULL)
     return hull_error (err, ENOMEM, "stats");
   g = proto_begin ();
@@ -254,6 +254,11 @@ exec_conn_message (struct supervisor *s, struct sup_conn *c, yajl_val msg)
 
   if (c->proc_exited || op == NULL)
     return;
+  if (c->ctr != 0)
+    {
+      supervisor_pod_exec_message (s, c, op, msg);
+      return;
+    }
   if (strcmp (op, "signal") == 0 && proto_get_int (msg, "signal", &a))
     s->ops->signal (s->sb, c->proc, (int) a, false, &err);
   else if (strcmp (op, "resize") == 0 && proto_get_int (msg, "rows", &a)
@@ -314,6 +319,8 @@ dispatch (struct supervisor *s, struct sup_conn *c, const char *op, yajl_val msg
     return do_exec (s, c, msg, fds, nfds, err);
   if (strcmp (op, "events") == 0)
     return do_events (s, c, err);
+  if (strncmp (op, "pod_", 4) == 0)
+    return supervisor_pod_request (s, c, op, msg, fds, nfds, replied, err);
   *replied = false;
   if (strcmp (op, "start") == 0)
     return do_start (s, err);
@@ -334,7 +341,7 @@ supervisor_handle (struct supervisor *s, struct sup_conn *c, yajl_val msg, int *
   bool replied = false;
   int r;
 
-  if (c->is_exec || c->is_events)
+  if (c->is_exec || c->is_events || c->is_member)
     {
       if (c->is_exec)
         exec_conn_message (s, c, msg);

@@ -21,6 +21,7 @@
 #include "runtime/lock.h"
 #include "runtime/oci_config.h"
 #include "runtime/pidfile.h"
+#include "runtime/pod.h"
 #include "runtime/supervisor_client.h"
 #include "runtime/supervisor_proto.h"
 
@@ -248,6 +249,29 @@ remove_cgroups (const char *dir, hull_error_t *err)
   return cgroup_host_remove_recorded (rec, err);
 }
 
+/* A create that failed may have left a pod share or a member's binds
+ * (runtime/pod.h); the supervisor normally undoes them itself, this is
+ * for one that died.  The record may not exist yet: the bundle's
+ * annotations say what the container was. */
+static void
+remove_pod_leftovers (const struct hull_context *ctx, const char *id, const char *dir,
+                      const char *bundle)
+{
+  cleanup_error hull_error_t err = NULL;
+  struct oci_config *cfg = display_config (bundle);
+  cleanup_free char **kv = NULL;
+
+  if (cfg != NULL && (kv = calloc (2 * cfg->annotations.n + 1, sizeof (char *))) != NULL)
+    for (size_t i = 0; i < cfg->annotations.n; i++)
+      {
+        kv[2 * i] = cfg->annotations.v[i].key;
+        kv[2 * i + 1] = cfg->annotations.v[i].value;
+      }
+  if (pod_cleanup (ctx->root, dir, id, kv, &err) < 0)
+    log_warning (ctx->log, "container `%s`: %s", id, hull_error_msg (&err));
+  oci_config_free (cfg);
+}
+
 pid_t
 container_create (const struct hull_context *ctx, const struct create_opts *o, hull_error_t *err)
 {
@@ -277,6 +301,7 @@ container_create (const struct hull_context *ctx, const struct create_opts *o, h
       cleanup_error hull_error_t e2 = NULL, e3 = NULL;
       if (remove_cgroups (dir, &e3) < 0)
         log_warning (ctx->log, "container `%s`: %s", o->id, hull_error_msg (&e3));
+      remove_pod_leftovers (ctx, o->id, dir, bundle);
       state_dir_remove (dir, &e2);
     }
   return pid;
@@ -394,6 +419,10 @@ container_delete (const struct hull_context *ctx, const char *id, bool force, hu
   if (run_config_hooks (c.dir, OCI_HOOK_POSTSTOP, &c, STATUS_STOPPED, ctx->log, &hook_err) < 0)
     log_warning (ctx->log, "container `%s`: %s", id, hull_error_msg (&hook_err));
   if (remove_cgroups (c.dir, err) < 0)
+    goto out;
+  /* Its share (a sandbox) or its binds in the sandbox's (a pod member):
+   * the supervisor, confined, cannot unmount (runtime/pod.h). */
+  if (pod_cleanup (ctx->root, c.dir, id, c.rec.annotations, err) < 0)
     goto out;
   r = state_dir_remove (c.dir, err);
 out:

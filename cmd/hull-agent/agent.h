@@ -1,12 +1,15 @@
 /* hull-agent: PID 1 of the microVM.  It boots the guest userspace (mounts,
  * modules), finds the "hull.agent" virtio-console port and serves the
- * protocol of runtime/protocol.md: one container per VM, its init and
- * exec'd processes, their stdio as flow-controlled streams.
+ * protocol of runtime/protocol.md: the VM's container (a pod's VM holds
+ * several: the sandbox first, then the app containers, runtime/pods.md),
+ * their init and exec'd processes, their stdio as flow-controlled streams.
  *
  * Files: main.c (PID 1 duties, loop), agent_ops.c (requests),
+ * agent_ctrs.c (the container table: create, lookup, delete, pods),
  * agent_spawn.c (fork + container/process setup), agent_io.c (stdio
- * streams), agent_cgroup.c (the container's cgroup: stats, freeze, ps),
- * agent_net.c (the guest NICs from the create request). */
+ * streams), agent_cgroup.c (a container's cgroup: stats, freeze, ps),
+ * agent_net.c (the guest NICs from the create request), agent_vols.c
+ * (bind-mount sources). */
 #ifndef HULL_AGENT_H
 #define HULL_AGENT_H
 
@@ -32,8 +35,11 @@ struct agent_io
   bool done; /* output: EOF reached and FIN sent */
 };
 
+struct agent_container;
+
 struct agent_proc
 {
+  struct agent_container *ctr; /* the container it belongs to */
   pid_t pid;         /* in the agent's pid namespace (kill, waitpid) */
   uint32_t cpid;     /* as the container sees it (the protocol's pid) */
   char *exec_id;     /* NULL for init */
@@ -60,6 +66,10 @@ struct agent_container
   bool started;
   char cgroup[128]; /* /sys/fs/cgroup/<dir> of the container */
   uint64_t oom_kills; /* memory.events oom_kill last reported */
+  /* A pod's app container (runtime/pod.h): namespaces its config names by
+   * path (ipc, uts, pid) are those of `share`, the pod's sandbox. */
+  struct agent_container *share;
+  bool deleted; /* DELETE received: freed once its processes are gone */
 };
 
 struct agent
@@ -67,7 +77,10 @@ struct agent
   struct hull_conn conn;
   int conn_fd;
   int sig_fd; /* signalfd for SIGCHLD */
-  struct agent_container *ctr;
+  /* ctrs[0] is the VM's first container (a pod's sandbox); a pod's app
+   * containers follow.  Pointers stay valid while the array grows. */
+  struct agent_container **ctrs;
+  size_t n_ctrs;
   struct agent_proc *procs;
   size_t n_procs, cap_procs;
   bool shutdown;        /* SHUTDOWN received: power off once flushed */
@@ -84,6 +97,27 @@ int agent_handle_request (struct agent *a, const struct hull_msg *m, hull_error_
 int agent_reap (struct agent *a, hull_error_t *err);
 int agent_send_due_exits (struct agent *a, hull_error_t *err);
 void agent_free (struct agent *a);
+
+/* agent_ctrs.c */
+/* Container `id` (not deleted), or NULL. */
+struct agent_container *agent_ctr_find (struct agent *a, const char *id);
+/* The container a request names (absent id: the VM's first one). */
+struct agent_container *agent_ctr_of (struct agent *a, const struct hull_msg *m,
+                                      hull_error_t *err);
+/* A new container from a create request (config parsed, pod layout and
+ * volumes applied, cgroup made; not yet in the table). */
+int agent_ctr_new (struct agent *a, const struct hull_msg *m, struct agent_container **out,
+                   hull_error_t *err);
+int agent_ctr_add (struct agent *a, struct agent_container *c, hull_error_t *err);
+void agent_ctr_free (struct agent_container *c);
+/* Signal every process of the container (the VM's first: every process
+ * but PID 1, as the VM is its). */
+int agent_ctr_signal_all (struct agent *a, struct agent_container *c, int sig,
+                          hull_error_t *err);
+/* DELETE: kill what is left of a pod's app container and forget it. */
+int agent_ctr_delete (struct agent *a, struct agent_container *c, hull_error_t *err);
+/* Free deleted containers no process refers to any more. */
+void agent_ctrs_collect (struct agent *a);
 
 /* agent_spawn.c */
 struct agent_stdio
@@ -134,10 +168,18 @@ int agent_cgroup_apply (const struct agent_container *c, const struct oci_linux_
 int agent_cgroup_update (const struct agent_container *c, const char *json, hull_error_t *err);
 /* Send an OOM event when the container's oom_kill count grew. */
 int agent_cgroup_oom_check (struct agent *a, hull_error_t *err);
+/* Signal (or, for SIGKILL, cgroup.kill) every process in the cgroup. */
+int agent_cgroup_signal (const struct agent_container *c, int sig, hull_error_t *err);
+/* Remove the (empty) cgroup directory. */
+void agent_cgroup_remove (const struct agent_container *c);
 
-/* agent_vols.c: bind-mount volumes from the kernel command line. */
+/* agent_vols.c: bind-mount volumes from the kernel command line, or a
+ * pod container's binds (runtime/pod.h). */
 void agent_vols_boot (void);
 int agent_vols_apply (struct oci_config *c, size_t *n_mounts_total, hull_error_t *err);
+struct pod_layout;
+int agent_vols_apply_pod (struct oci_config *c, const struct pod_layout *l,
+                          size_t *n_mounts_total, hull_error_t *err);
 
 /* agent_net.c: lo up, then the interfaces of network_json (NULL: none)
  * named, addressed and routed like the container netns's on the host. */

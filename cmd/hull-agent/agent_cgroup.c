@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,16 +201,13 @@ agent_cgroup_pids (const struct agent_container *c, struct hull_msgbuf *mb,
  * counts every OOM killer's victims in the cgroup, the guest-wide one
  * included): an OOM event to the host when the count grew.  Called before
  * exits are sent, so the host hears of the OOM before the exit it caused. */
-int
-agent_cgroup_oom_check (struct agent *a, hull_error_t *err)
+static int
+oom_check_one (struct agent *a, struct agent_container *c, hull_error_t *err)
 {
-  struct agent_container *c = a->ctr;
   struct hull_msgbuf mb;
   char path[256];
   uint64_t kills = 0;
 
-  if (c == NULL)
-    return 0;
   snprintf (path, sizeof path, "%s/memory.events", c->cgroup);
   if (!read_u64 (path, "oom_kill", &kills) || kills <= c->oom_kills)
     return 0;
@@ -221,4 +219,41 @@ agent_cgroup_oom_check (struct agent *a, hull_error_t *err)
   int r = hull_conn_send_msg (&a->conn, &mb, err);
   hull_msgbuf_free (&mb);
   return r;
+}
+
+int
+agent_cgroup_oom_check (struct agent *a, hull_error_t *err)
+{
+  for (size_t i = 0; i < a->n_ctrs; i++)
+    if (!a->ctrs[i]->deleted && oom_check_one (a, a->ctrs[i], err) < 0)
+      return -1;
+  return 0;
+}
+
+int
+agent_cgroup_signal (const struct agent_container *c, int sig, hull_error_t *err)
+{
+  char path[256];
+  cleanup_fclose FILE *f = NULL;
+  long pid;
+
+  snprintf (path, sizeof path, "%s/cgroup.kill", c->cgroup);
+  /* cgroup.kill (Linux 5.14) leaves no process a chance to fork away. */
+  if (sig == SIGKILL && access (path, F_OK) == 0)
+    return cgroup_write_file (c->cgroup, "cgroup.kill", "1", err);
+  snprintf (path, sizeof path, "%s/cgroup.procs", c->cgroup);
+  f = fopen (path, "re");
+  if (f == NULL)
+    return hull_error (err, errno, "open `%s`", path);
+  while (fscanf (f, "%ld", &pid) == 1)
+    if (kill ((pid_t) pid, sig) < 0 && errno != ESRCH)
+      return hull_error (err, errno, "signal %d to pid %ld of container `%s`", sig, pid, c->id);
+  return 0;
+}
+
+void
+agent_cgroup_remove (const struct agent_container *c)
+{
+  if (c->cgroup[0] != '\0' && rmdir (c->cgroup) < 0 && errno != ENOENT)
+    agent_log ("remove %s: %s", c->cgroup, strerror (errno));
 }

@@ -33,7 +33,7 @@ reply_empty (struct agent *a, const struct hull_msg *m, hull_error_t *err)
 }
 
 static struct agent_proc *
-proc_add (struct agent *a, hull_error_t *err)
+proc_add (struct agent *a, struct agent_container *c, hull_error_t *err)
 {
   if (a->n_procs == a->cap_procs)
     {
@@ -49,6 +49,7 @@ proc_add (struct agent *a, hull_error_t *err)
     }
   struct agent_proc *p = &a->procs[a->n_procs++];
   memset (p, 0, sizeof *p);
+  p->ctr = c;
   p->tty_fd = p->in.fd = p->out.fd = p->err.fd = -1;
   return p;
 }
@@ -77,31 +78,22 @@ proc_drop_last (struct agent *a)
   a->n_procs--;
 }
 
-/* By protocol pid; absent pid attribute = init. */
+/* By protocol pid within container c (pids are per pid namespace);
+ * absent pid attribute = init. */
 static struct agent_proc *
-proc_lookup (struct agent *a, const struct hull_msg *m, hull_error_t *err)
+proc_lookup (struct agent *a, struct agent_container *c, const struct hull_msg *m,
+             hull_error_t *err)
 {
   uint32_t cpid;
   bool init = hull_msg_get_u32 (m, HULL_ATTR_PID, &cpid) != 0 || cpid == 0;
 
   for (size_t i = 0; i < a->n_procs; i++)
-    if (init ? a->procs[i].exec_id == NULL && a->procs[i].pid == a->ctr->init_pid
-             : a->procs[i].cpid == cpid)
+    if (a->procs[i].ctr == c
+        && (init ? a->procs[i].exec_id == NULL && a->procs[i].pid == c->init_pid
+                 : a->procs[i].cpid == cpid))
       return &a->procs[i];
-  hull_error (err, ESRCH, "no process %u in the container", init ? 0 : cpid);
+  hull_error (err, ESRCH, "no process %u in container `%s`", init ? 0 : cpid, c->id);
   return NULL;
-}
-
-static int
-check_container (struct agent *a, const struct hull_msg *m, hull_error_t *err)
-{
-  const char *id = hull_msg_get_str (m, HULL_ATTR_CONTAINER_ID);
-
-  if (a->ctr == NULL)
-    return hull_error (err, ENOENT, "no container has been created");
-  if (id == NULL || strcmp (id, a->ctr->id) != 0)
-    return hull_error (err, ENOENT, "no container `%s` in this VM", id ? id : "");
-  return 0;
 }
 
 static void
@@ -112,74 +104,31 @@ set_winsize (int fd, unsigned rows, unsigned cols)
     ioctl (fd, TIOCSWINSZ, &ws);
 }
 
-static void
-container_free (struct agent_container *c)
-{
-  if (c == NULL)
-    return;
-  if (c->start_fd >= 0)
-    close (c->start_fd);
-  if (c->status_fd >= 0)
-    close (c->status_fd);
-  free (c->id);
-  free (c->rootfs);
-  if (c->config != NULL && c->n_mounts_total > c->config->n_mounts)
-    c->config->n_mounts = c->n_mounts_total;
-  oci_config_free (c->config);
-  free (c);
-}
-
 static int
 op_create (struct agent *a, const struct hull_msg *m, hull_error_t *err)
 {
-  const char *json = hull_msg_get_str (m, HULL_ATTR_CONFIG_JSON);
-  const char *rootfs = hull_msg_get_str (m, HULL_ATTR_ROOTFS);
   struct agent_container *c;
   struct agent_stdio child;
   struct agent_proc *p;
   struct hull_msgbuf mb;
 
-  if (a->ctr != NULL)
-    return hull_error (err, EEXIST, "this VM already runs container `%s`", a->ctr->id);
-  c = calloc (1, sizeof *c);
-  if (c == NULL)
-    return hull_error (err, errno, "allocate container");
-  c->start_fd = c->status_fd = -1;
-  c->id = strdup (hull_msg_get_str (m, HULL_ATTR_CONTAINER_ID));
-  if (oci_config_parse_data (json, strlen (json), &c->config, err) < 0)
+  if (agent_ctr_new (a, m, &c, err) < 0)
+    return -1;
+  if (agent_ctr_add (a, c, err) < 0)
     {
-      container_free (c);
-      return hull_error_prefix (err, "config.json");
-    }
-  /* The guest's NICs are ready before any container process exists; a
-   * test-mode agent runs on the host, whose network is not ours. */
-  if (agent_vols_apply (c->config, &c->n_mounts_total, err) < 0
-      || (!a->test_mode
-          && agent_net_apply (hull_msg_get_str (m, HULL_ATTR_NETWORK_JSON), err) < 0))
-    {
-      container_free (c);
+      agent_cgroup_remove (c);
+      agent_ctr_free (c);
       return -1;
     }
-  /* The supervisor says where it shared the rootfs; root.path otherwise. */
-  c->rootfs = strdup (rootfs ? rootfs : c->config->root.path);
-  if (c->id == NULL || c->rootfs == NULL || agent_cgroup_create (c, err) < 0)
-    {
-      container_free (c);
-      return c->id == NULL ? hull_error (err, ENOMEM, "strdup") : -1;
-    }
-  p = proc_add (a, err);
+  p = proc_add (a, c, err);
   if (p == NULL)
-    {
-      container_free (c);
-      return -1;
-    }
+    goto fail;
   bool tty = c->config->process && c->config->process->terminal;
   if (agent_io_setup (a, p, m, tty, &child, err) < 0)
     {
       agent_io_close_child (&child);
       proc_drop_last (a);
-      container_free (c);
-      return -1;
+      goto fail;
     }
   /* Before init runs: it may ask for its size at once. */
   if (tty && c->config->process->has_console_size)
@@ -189,20 +138,25 @@ op_create (struct agent *a, const struct hull_msg *m, hull_error_t *err)
     {
       agent_io_close_child (&child);
       proc_drop_last (a);
-      container_free (c);
-      return -1;
+      goto fail;
     }
   agent_io_close_child (&child);
   p->pid = c->init_pid;
   p->cpid = agent_ns_pid (p->pid);
-  a->ctr = c;
   hull_msgbuf_init (&mb, HULL_FRAME_RESPONSE, m->op, m->id);
   hull_msgbuf_put_u32 (&mb, HULL_ATTR_PID, p->cpid);
   return reply (a, &mb, err);
+fail:
+  /* Last in the table: nothing refers to it yet. */
+  a->n_ctrs--;
+  agent_cgroup_remove (c);
+  agent_ctr_free (c);
+  return -1;
 }
 
 static int
-op_exec (struct agent *a, const struct hull_msg *m, hull_error_t *err)
+op_exec (struct agent *a, struct agent_container *c, const struct hull_msg *m,
+         hull_error_t *err)
 {
   const char *json = hull_msg_get_str (m, HULL_ATTR_PROCESS_JSON);
   const char *exec_id = hull_msg_get_str (m, HULL_ATTR_EXEC_ID);
@@ -212,11 +166,11 @@ op_exec (struct agent *a, const struct hull_msg *m, hull_error_t *err)
   struct hull_msgbuf mb;
   pid_t pid;
 
-  if (!a->ctr->started)
-    return hull_error (err, EINVAL, "container `%s` is not running", a->ctr->id);
+  if (!c->started)
+    return hull_error (err, EINVAL, "container `%s` is not running", c->id);
   if (oci_process_parse_data (json, strlen (json), &proc, err) < 0)
     return hull_error_prefix (err, "process.json");
-  p = proc_add (a, err);
+  p = proc_add (a, c, err);
   if (p == NULL)
     {
       oci_process_free (proc);
@@ -232,7 +186,7 @@ op_exec (struct agent *a, const struct hull_msg *m, hull_error_t *err)
   /* Before the process runs: it may ask for its size at once. */
   if (proc->terminal && proc->has_console_size)
     set_winsize (p->tty_fd, (unsigned) proc->console_height, (unsigned) proc->console_width);
-  if (agent_spawn_exec (a->ctr, proc, &child, &pid, err) < 0)
+  if (agent_spawn_exec (c, proc, &child, &pid, err) < 0)
     {
       agent_io_close_child (&child);
       proc_drop_last (a);
@@ -250,7 +204,8 @@ op_exec (struct agent *a, const struct hull_msg *m, hull_error_t *err)
 }
 
 static int
-op_signal (struct agent *a, const struct hull_msg *m, hull_error_t *err)
+op_signal (struct agent *a, struct agent_container *c, const struct hull_msg *m,
+           hull_error_t *err)
 {
   uint32_t sig, all = 0;
   struct agent_proc *p;
@@ -261,12 +216,11 @@ op_signal (struct agent *a, const struct hull_msg *m, hull_error_t *err)
     return hull_error (err, EINVAL, "signal %u out of range", sig);
   if (all)
     {
-      /* Everything but PID 1 (us): the VM holds one container only. */
-      if (kill (-1, (int) sig) < 0 && errno != ESRCH)
-        return hull_error (err, errno, "signal %u to all processes", sig);
+      if (agent_ctr_signal_all (a, c, (int) sig, err) < 0)
+        return -1;
       return reply_empty (a, m, err);
     }
-  p = proc_lookup (a, m, err);
+  p = proc_lookup (a, c, m, err);
   if (p == NULL)
     return -1;
   if (!p->exited && kill (p->pid, (int) sig) < 0)
@@ -285,9 +239,10 @@ answer_wait (struct agent *a, const struct agent_proc *p, uint32_t id, hull_erro
 }
 
 static int
-op_wait (struct agent *a, const struct hull_msg *m, hull_error_t *err)
+op_wait (struct agent *a, struct agent_container *c, const struct hull_msg *m,
+         hull_error_t *err)
 {
-  struct agent_proc *p = proc_lookup (a, m, err);
+  struct agent_proc *p = proc_lookup (a, c, m, err);
   uint32_t *w;
 
   if (p == NULL)
@@ -303,9 +258,10 @@ op_wait (struct agent *a, const struct hull_msg *m, hull_error_t *err)
 }
 
 static int
-op_resize (struct agent *a, const struct hull_msg *m, hull_error_t *err)
+op_resize (struct agent *a, struct agent_container *c, const struct hull_msg *m,
+           hull_error_t *err)
 {
-  struct agent_proc *p = proc_lookup (a, m, err);
+  struct agent_proc *p = proc_lookup (a, c, m, err);
   uint32_t rows = 0, cols = 0;
 
   if (p == NULL)
@@ -319,7 +275,8 @@ op_resize (struct agent *a, const struct hull_msg *m, hull_error_t *err)
 }
 
 static int
-op_with_cgroup (struct agent *a, const struct hull_msg *m, hull_error_t *err)
+op_with_cgroup (struct agent *a, struct agent_container *c, const struct hull_msg *m,
+                hull_error_t *err)
 {
   struct hull_msgbuf mb;
 
@@ -328,14 +285,14 @@ op_with_cgroup (struct agent *a, const struct hull_msg *m, hull_error_t *err)
   switch (m->op)
     {
     case HULL_OP_STATS:
-      r = agent_cgroup_stats (a->ctr, &mb, err);
+      r = agent_cgroup_stats (c, &mb, err);
       break;
     case HULL_OP_PS:
-      r = agent_cgroup_pids (a->ctr, &mb, err);
+      r = agent_cgroup_pids (c, &mb, err);
       break;
     case HULL_OP_PAUSE:
     case HULL_OP_RESUME:
-      r = agent_cgroup_freeze (a->ctr, m->op == HULL_OP_PAUSE, err);
+      r = agent_cgroup_freeze (c, m->op == HULL_OP_PAUSE, err);
       break;
     }
   if (r < 0)
@@ -349,6 +306,7 @@ op_with_cgroup (struct agent *a, const struct hull_msg *m, hull_error_t *err)
 static int
 dispatch (struct agent *a, const struct hull_msg *m, hull_error_t *err)
 {
+  struct agent_container *c;
   struct hull_msgbuf mb;
   size_t len;
   const uint8_t *nonce;
@@ -369,29 +327,34 @@ dispatch (struct agent *a, const struct hull_msg *m, hull_error_t *err)
     default:
       break;
     }
-  if (check_container (a, m, err) < 0)
+  c = agent_ctr_of (a, m, err);
+  if (c == NULL)
     return -1;
   switch (m->op)
     {
     case HULL_OP_START:
-      if (agent_spawn_start (a->ctr, err) < 0)
+      if (agent_spawn_start (c, err) < 0)
         return -1;
       return reply_empty (a, m, err);
     case HULL_OP_EXEC:
-      return op_exec (a, m, err);
+      return op_exec (a, c, m, err);
     case HULL_OP_SIGNAL:
-      return op_signal (a, m, err);
+      return op_signal (a, c, m, err);
     case HULL_OP_WAIT:
-      return op_wait (a, m, err);
+      return op_wait (a, c, m, err);
     case HULL_OP_RESIZE:
-      return op_resize (a, m, err);
+      return op_resize (a, c, m, err);
     case HULL_OP_STATS:
     case HULL_OP_PS:
     case HULL_OP_PAUSE:
     case HULL_OP_RESUME:
-      return op_with_cgroup (a, m, err);
+      return op_with_cgroup (a, c, m, err);
     case HULL_OP_UPDATE:
-      if (agent_cgroup_update (a->ctr, hull_msg_get_str (m, HULL_ATTR_RESOURCES_JSON), err) < 0)
+      if (agent_cgroup_update (c, hull_msg_get_str (m, HULL_ATTR_RESOURCES_JSON), err) < 0)
+        return -1;
+      return reply_empty (a, m, err);
+    case HULL_OP_DELETE:
+      if (agent_ctr_delete (a, c, err) < 0)
         return -1;
       return reply_empty (a, m, err);
     default:
@@ -449,26 +412,33 @@ send_exit (struct agent *a, struct agent_proc *p, hull_error_t *err)
     if (answer_wait (a, p, p->waiters[k], err) < 0)
       return -1;
   p->n_waiters = 0;
+  p->exit_sent = true;
+  /* A deleted container's processes are nobody's business any more. */
+  if (p->ctr->deleted)
+    return 0;
   hull_msgbuf_init (&mb, HULL_FRAME_EVENT, HULL_EVENT_EXIT, 0);
-  hull_msgbuf_put_str (&mb, HULL_ATTR_CONTAINER_ID, a->ctr ? a->ctr->id : "");
+  hull_msgbuf_put_str (&mb, HULL_ATTR_CONTAINER_ID, p->ctr->id);
   if (p->exec_id)
     hull_msgbuf_put_str (&mb, HULL_ATTR_EXEC_ID, p->exec_id);
   hull_msgbuf_put_u32 (&mb, HULL_ATTR_PID, p->cpid);
   hull_msgbuf_put_u32 (&mb, HULL_ATTR_WAIT_STATUS, (uint32_t) p->wait_status);
-  p->exit_sent = true;
   return reply (a, &mb, err);
 }
 
 /* Forget exec'd processes whose exit was reported and whose output is
  * complete, so a long-lived container with many execs does not grow the
- * table.  Init stays: WAIT and signals address it until the VM ends. */
+ * table.  Init stays: WAIT and signals address it until the VM ends, or
+ * its container is deleted (then every exited process goes at once). */
 static void
 procs_collect (struct agent *a)
 {
   for (size_t i = 0; i < a->n_procs;)
     {
       struct agent_proc *p = &a->procs[i];
-      if (p->exec_id == NULL || !p->exit_sent || p->out.fd >= 0 || p->err.fd >= 0)
+      bool gone = p->ctr->deleted ? p->exited && p->exit_sent
+                                  : p->exec_id != NULL && p->exit_sent && p->out.fd < 0
+                                        && p->err.fd < 0;
+      if (!gone)
         {
           i++;
           continue;
@@ -476,6 +446,7 @@ procs_collect (struct agent *a)
       proc_release (a, p);
       a->procs[i] = a->procs[--a->n_procs];
     }
+  agent_ctrs_collect (a);
 }
 
 int
@@ -488,7 +459,7 @@ agent_send_due_exits (struct agent *a, hull_error_t *err)
   for (size_t i = 0; i < a->n_procs; i++)
     {
       struct agent_proc *p = &a->procs[i];
-      bool drained = p->out.fd < 0 && p->err.fd < 0;
+      bool drained = (p->out.fd < 0 && p->err.fd < 0) || p->ctr->deleted;
       if (!p->exited || p->exit_sent)
         continue;
       /* Output first, so the host has it all when it sees the exit. */
@@ -507,6 +478,8 @@ agent_free (struct agent *a)
   for (size_t i = 0; i < a->n_procs; i++)
     proc_release (a, &a->procs[i]);
   free (a->procs);
-  container_free (a->ctr);
+  for (size_t i = 0; i < a->n_ctrs; i++)
+    agent_ctr_free (a->ctrs[i]);
+  free (a->ctrs);
   hull_conn_free (&a->conn);
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,14 +137,25 @@ child_container_setup (struct agent_container *c, hull_error_t *err)
   return 0;
 }
 
+/* The namespaces of the pod's sandbox a pod app container joins (-1:
+ * none): ipc and uts in the child, pid around the clone. */
+struct shared_ns
+{
+  int ipc, uts, pid;
+};
+
 static void __attribute__ ((noreturn))
 init_child (struct agent_container *c, const struct agent_stdio *io, int start_fd,
-            int status_fd)
+            int status_fd, const struct shared_ns *sh)
 {
   hull_error_t err = NULL;
   char go;
 
-  if (child_stdio (io, &err) < 0 || child_container_setup (c, &err) < 0)
+  if (sh->ipc >= 0 && setns (sh->ipc, CLONE_NEWIPC) < 0)
+    hull_error (&err, errno, "join the pod sandbox's ipc namespace");
+  else if (sh->uts >= 0 && setns (sh->uts, CLONE_NEWUTS) < 0)
+    hull_error (&err, errno, "join the pod sandbox's uts namespace");
+  if (err != NULL || child_stdio (io, &err) < 0 || child_container_setup (c, &err) < 0)
     child_fail (status_fd, &err);
   if (write (status_fd, "R", 1) != 1)
     _exit (127);
@@ -192,21 +204,30 @@ read_status (int fd, const char *what, hull_error_t *err)
   return hull_error (err, 0, "%s: %s", what, len ? buf : "failed without a message");
 }
 
+/* A namespace entry with a path in a pod app container's config names
+ * the sandbox's (runtime/pod.h): joined, not created. */
+static bool
+shared (const struct agent_container *c, const struct oci_namespace *ns)
+{
+  return ns != NULL && ns->path != NULL && c->share != NULL;
+}
+
 static int
-clone_flags (const struct oci_config *cfg, hull_error_t *err)
+clone_flags (const struct agent_container *c, hull_error_t *err)
 {
   int flags = CLONE_NEWNS;
-  const struct oci_linux *l = cfg->linux_spec;
+  const struct oci_linux *l = c->config->linux_spec;
+  const struct oci_namespace *ns;
 
   if (l == NULL)
     return flags;
   if (oci_linux_namespace (l, OCI_NS_USER))
     return hull_error (err, ENOTSUP, "linux.namespaces: user namespaces are not supported by hull-agent yet");
-  if (oci_linux_namespace (l, OCI_NS_PID))
+  if ((ns = oci_linux_namespace (l, OCI_NS_PID)) != NULL && !shared (c, ns))
     flags |= CLONE_NEWPID;
-  if (oci_linux_namespace (l, OCI_NS_UTS))
+  if ((ns = oci_linux_namespace (l, OCI_NS_UTS)) != NULL && !shared (c, ns))
     flags |= CLONE_NEWUTS;
-  if (oci_linux_namespace (l, OCI_NS_IPC))
+  if ((ns = oci_linux_namespace (l, OCI_NS_IPC)) != NULL && !shared (c, ns))
     flags |= CLONE_NEWIPC;
   /* network: the VM is the container's network namespace; cgroup: joined
    * after the move into the container cgroup (child_container_setup);
@@ -214,23 +235,83 @@ clone_flags (const struct oci_config *cfg, hull_error_t *err)
   return flags;
 }
 
+static int open_ns (pid_t pid, const char *name);
+
+static void
+shared_ns_close (struct shared_ns *sh)
+{
+  if (sh->ipc >= 0)
+    close (sh->ipc);
+  if (sh->uts >= 0)
+    close (sh->uts);
+  if (sh->pid >= 0)
+    close (sh->pid);
+}
+
+/* Open the sandbox's namespaces the config shares. */
+static int
+shared_ns_open (const struct agent_container *c, struct shared_ns *sh, hull_error_t *err)
+{
+  const struct oci_linux *l = c->config->linux_spec;
+  static const struct
+  {
+    enum oci_ns_type type;
+    const char *name;
+    size_t off;
+  } kinds[] = { { OCI_NS_IPC, "ns/ipc", offsetof (struct shared_ns, ipc) },
+                { OCI_NS_UTS, "ns/uts", offsetof (struct shared_ns, uts) },
+                { OCI_NS_PID, "ns/pid", offsetof (struct shared_ns, pid) } };
+
+  sh->ipc = sh->uts = sh->pid = -1;
+  for (size_t i = 0; l != NULL && i < sizeof kinds / sizeof kinds[0]; i++)
+    {
+      int *fd = (int *) (void *) ((char *) sh + kinds[i].off);
+      if (!shared (c, oci_linux_namespace (l, kinds[i].type)))
+        continue;
+      *fd = open_ns (c->share->init_pid, kinds[i].name);
+      if (*fd < 0)
+        {
+          hull_error (err, errno, "open the %s of pod sandbox `%s`", kinds[i].name,
+                      c->share->id);
+          shared_ns_close (sh);
+          return -1;
+        }
+    }
+  return 0;
+}
+
 int
 agent_spawn_init (struct agent_container *c, const struct agent_stdio *io,
                   hull_error_t *err)
 {
+  cleanup_close int self_pid = -1;
+  struct shared_ns sh;
   int start[2], status[2], flags, r;
   pid_t pid;
 
-  flags = clone_flags (c->config, err);
-  if (flags < 0)
+  flags = clone_flags (c, err);
+  if (flags < 0 || shared_ns_open (c, &sh, err) < 0)
     return -1;
+  /* The sandbox's pid namespace: the child is born in it (pid_for_children)
+   * and stays our child. */
+  if (sh.pid >= 0
+      && ((self_pid = open ("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)) < 0
+          || setns (sh.pid, CLONE_NEWPID) < 0))
+    {
+      shared_ns_close (&sh);
+      return hull_error (err, errno, "join the pod sandbox's pid namespace");
+    }
   if (pipe2 (start, O_CLOEXEC) < 0)
-    return hull_error (err, errno, "pipe");
+    {
+      r = hull_error (err, errno, "pipe");
+      goto restore;
+    }
   if (pipe2 (status, O_CLOEXEC) < 0)
     {
       close (start[0]);
       close (start[1]);
-      return hull_error (err, errno, "pipe");
+      r = hull_error (err, errno, "pipe");
+      goto restore;
     }
   /* clone(2) without a new stack behaves like fork, with namespaces. */
   pid = (pid_t) syscall (SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, 0);
@@ -238,15 +319,19 @@ agent_spawn_init (struct agent_container *c, const struct agent_stdio *io,
     {
       close (start[1]);
       close (status[0]);
-      init_child (c, io, start[0], status[1]);
+      init_child (c, io, start[0], status[1], &sh);
     }
+  r = pid < 0 ? errno : 0;
+  if (self_pid >= 0 && setns (self_pid, CLONE_NEWPID) < 0)
+    agent_log ("cannot return to the agent's pid namespace: %s", strerror (errno));
+  shared_ns_close (&sh);
   close (start[0]);
   close (status[1]);
   if (pid < 0)
     {
       close (start[1]);
       close (status[0]);
-      return hull_error (err, errno, "clone container init");
+      return hull_error (err, r, "clone container init");
     }
   c->init_pid = pid;
   c->start_fd = start[1];
@@ -258,6 +343,11 @@ agent_spawn_init (struct agent_container *c, const struct agent_stdio *io,
     hull_error (err, 0, "create container: init exited during setup");
   kill (pid, SIGKILL);
   return -1;
+restore:
+  if (self_pid >= 0 && setns (self_pid, CLONE_NEWPID) < 0)
+    agent_log ("cannot return to the agent's pid namespace: %s", strerror (errno));
+  shared_ns_close (&sh);
+  return r;
 }
 
 int

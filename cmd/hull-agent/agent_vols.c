@@ -17,6 +17,7 @@
 
 #include "cmd/hull-agent/agent.h"
 #include "runtime/cleanup.h"
+#include "runtime/pod.h"
 
 #define AGENT_VOL_DIR "/run/hull/vol"
 #define AGENT_MAX_VOLS 8
@@ -189,4 +190,30 @@ agent_vols_apply (struct oci_config *c, size_t *n_mounts_total, hull_error_t *er
   if (vols_rewrite (c, idx, n, err) < 0 || vols_files (c, files, nf, n, err) < 0)
     return -1;
   return vols_skip (c, skip, ns, n_mounts_total, err);
+}
+
+/* A pod container's binds (runtime/pod.h): the supervisor bound mounts[J]'s
+ * source at bindDir/mJ in the share the VM mounted at boot; skipped ones
+ * are dropped as above. */
+int
+agent_vols_apply_pod (struct oci_config *c, const struct pod_layout *l, size_t *n_mounts_total,
+                      hull_error_t *err)
+{
+  *n_mounts_total = c->n_mounts;
+  for (size_t k = 0; k < l->n_binds; k++)
+    {
+      struct oci_mount *m = &c->mounts[l->binds[k]];
+      char *guest = NULL;
+
+      if (!oci_mount_is_bind (m))
+        return hull_error (err, EINVAL, "pod layout: mounts[%zu] is not a bind mount",
+                           l->binds[k]);
+      if (asprintf (&guest, "%s/m%zu", l->bind_dir, l->binds[k]) < 0)
+        return hull_error (err, ENOMEM, "bind path");
+      free (m->source);
+      m->source = guest;
+    }
+  if (l->n_skips > (size_t) INT32_MAX)
+    return hull_error (err, EINVAL, "pod layout: too many skipped mounts");
+  return vols_skip (c, l->skips, (int) l->n_skips, n_mounts_total, err);
 }

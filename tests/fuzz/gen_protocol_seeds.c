@@ -104,6 +104,25 @@ main (int argc, char **argv)
   add (&s, &mb);
   finish (&s, dir, "create");
 
+  /* A pod's app container (runtime/pod.h), then its removal. */
+  start (&s);
+  req_cid (&mb, HULL_FRAME_REQUEST, HULL_OP_CREATE, 5);
+  hull_msgbuf_put_str (&mb, HULL_ATTR_CONFIG_JSON, config);
+  hull_msgbuf_put_str (&mb, HULL_ATTR_ROOTFS, "/run/hull/rootfs/c1/rootfs");
+  hull_msgbuf_put_str (&mb, HULL_ATTR_POD_JSON,
+                       "{\"bindDir\":\"/run/hull/rootfs/c1\",\"binds\":[0],\"skip\":[],"
+                       "\"shareWith\":\"sb\"}");
+  hull_msgbuf_put_u32 (&mb, HULL_ATTR_STREAM_STDOUT, 2);
+  add (&s, &mb);
+  hull_msgbuf_init (&mb, HULL_FRAME_RESPONSE, HULL_OP_CREATE, 5);
+  hull_msgbuf_put_u32 (&mb, HULL_ATTR_PID, 1);
+  add (&s, &mb);
+  req_cid (&mb, HULL_FRAME_REQUEST, HULL_OP_DELETE, 6);
+  add (&s, &mb);
+  hull_msgbuf_init (&mb, HULL_FRAME_RESPONSE, HULL_OP_DELETE, 6);
+  add (&s, &mb);
+  finish (&s, dir, "pod");
+
   start (&s);
   req_cid (&mb, HULL_FRAME_REQUEST, HULL_OP_EXEC, 3);
   hull_msgbuf_put_str (&mb, HULL_ATTR_EXEC_ID, "e1");
