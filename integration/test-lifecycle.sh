@@ -7,27 +7,15 @@
 # exits non-zero when anything failed.  Needs root (chroot) and busybox.
 set -u
 cd "$(dirname "$0")/.."
-make -s build/hull-test >/dev/null || { echo "FAIL: build build/hull-test"; exit 1; }
-HULL_BIN=$PWD/build/hull-test
+. integration/lib/check.sh
+. integration/lib/hosttest.sh
+hosttest_prereqs
 T=$(mktemp -d /tmp/hull-lifecycle.XXXXXX)
 ROOT=$T/root
-FAILS=0
-# Whatever a failing test left running goes through hull itself.
-trap 'for id in $("$HULL_BIN" --root "$ROOT" list -q 2>/dev/null); do "$HULL_BIN" --root "$ROOT" delete -f "$id"; done; rm -rf "$T"' EXIT
-
-pass () { echo "PASS: $*"; }
-fail () { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
-check () { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
-hull () { timeout 30 "$HULL_BIN" --root "$ROOT" "$@"; }
-status_of () { hull state "$1" 2>/dev/null | sed -n 's/.*"status": "\([a-z]*\)".*/\1/p'; }
-wait_status () { # id status: up to 10 s
-  for _ in $(seq 100); do [ "$(status_of "$1")" = "$2" ] && return 0; sleep 0.1; done; return 1; }
+trap hosttest_cleanup EXIT
 # Gone, or a zombie its reaper has not collected yet.
 proc_gone () { [ ! -e "/proc/$1" ] || grep -q '^[0-9]* (.*) [ZX] ' "/proc/$1/stat"; }
-state_dir_empty () { [ -z "$(ls -A "$ROOT" 2>/dev/null | grep -v '^\.lock$')" ]; }
 
-[ "$(id -u)" = 0 ] || { echo "FAIL: needs root (the test backend chroots)"; exit 1; }
-command -v busybox >/dev/null || { echo "FAIL: needs busybox-static"; exit 1; }
 cc -Wall -Wextra -Werror -o "$T/recvtty" integration/recvtty.c || { echo "FAIL: build recvtty"; exit 1; }
 
 # ---- bundle: busybox-static rootfs, config.json per test --------------------
@@ -277,5 +265,4 @@ mkdir -p "$T/spec" && hull spec --bundle "$T/spec"; check "spec writes config.js
 hull spec --bundle "$T/spec" 2>/dev/null; check "spec refuses to overwrite" [ $? != 0 ]
 
 check "nothing left in the state dir at the end" state_dir_empty
-if [ $FAILS = 0 ]; then echo "lifecycle: all passed"; else echo "lifecycle: $FAILS failed"; fi
-[ $FAILS = 0 ]
+check_summary lifecycle

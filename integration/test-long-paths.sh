@@ -8,26 +8,15 @@
 # sun_path.  Prints PASS:/FAIL: lines; exits non-zero when anything failed.
 set -u
 cd "$(dirname "$0")/.."
-make -s build/hull-test >/dev/null || { echo "FAIL: build build/hull-test"; exit 1; }
-HULL_BIN=$PWD/build/hull-test
+. integration/lib/check.sh
+. integration/lib/hosttest.sh
+hosttest_prereqs
 T=$(mktemp -d /tmp/hull-longpath.XXXXXX)
 # Docker's root (33 bytes) with a longer prefix: root ~100 bytes.
 ROOT=$T/var/run/docker/runtime-runc/moby/$(printf 'x%.0s' $(seq 60))
 ID=$(printf '%064x' 0 | sed 's/0/a/g; s/^a\{8\}/0123abcd/')
-FAILS=0
-trap 'for id in $("$HULL_BIN" --root "$ROOT" list -q 2>/dev/null); do "$HULL_BIN" --root "$ROOT" delete -f "$id"; done; rm -rf "$T"' EXIT
+trap hosttest_cleanup EXIT
 
-pass () { echo "PASS: $*"; }
-fail () { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
-check () { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
-hull () { timeout 30 "$HULL_BIN" --root "$ROOT" "$@"; }
-status_of () { hull state "$1" 2>/dev/null | sed -n 's/.*"status": "\([a-z]*\)".*/\1/p'; }
-wait_status () { # id status: up to 10 s
-  for _ in $(seq 100); do [ "$(status_of "$1")" = "$2" ] && return 0; sleep 0.1; done; return 1; }
-state_dir_empty () { [ -z "$(ls -A "$ROOT" 2>/dev/null | grep -v '^\.lock$')" ]; }
-
-[ "$(id -u)" = 0 ] || { echo "FAIL: needs root (the test backend chroots)"; exit 1; }
-command -v busybox >/dev/null || { echo "FAIL: needs busybox-static"; exit 1; }
 cc -Wall -Wextra -Werror -o "$T/recvtty" integration/recvtty.c || { echo "FAIL: build recvtty"; exit 1; }
 mkdir -p "$ROOT"
 SD="$ROOT/$ID"
@@ -78,5 +67,4 @@ check "process ran on the received pty" grep -q IS-A-TTY "$T/console.out"
 hull delete "$ID"
 check "state dir empty at the end" state_dir_empty
 
-[ $FAILS = 0 ] && echo "ALL PASS" || echo "$FAILS FAILED"
-exit $((FAILS != 0))
+check_summary long-paths
