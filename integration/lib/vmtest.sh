@@ -48,6 +48,9 @@ vmtest_cleanup () {
   if [ "${CHECK_FAILS:-0}" != 0 ] && [ -s "$T/hull.log" ]; then
     echo "  ---- hull log (tail) ----"
     tail -n 40 "$T/hull.log" | cut -c1-400 | sed 's/^/  /'
+    # Wherever it was in the log: integration/run looks for it (the nested
+    # lane's known fault).
+    grep -m3 'triple fault on vCPU' "$T/hull.log" | cut -c1-400 | sed 's/^/  guest died: /'
   fi
   for id in $("$HULL_BIN" --root "$STATE" list -q 2>/dev/null); do
     "$HULL_BIN" --root "$STATE" delete -f "$id" 2>/dev/null
