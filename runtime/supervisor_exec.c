@@ -3,6 +3,7 @@
  * ARGS...`, config.process of the container with args replaced and cwd,
  * env, user and terminal overridden, as runc does. */
 #include <errno.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,4 +142,35 @@ supervisor_exec_process (struct supervisor *s, yajl_val msg, struct oci_process 
     }
   *out = p;
   return 0;
+}
+
+int
+supervisor_exec_stdio (struct sandbox_exec_args *ea, struct oci_process *p, const int *fds,
+                       size_t nfds, const char *what, hull_error_t *err)
+{
+  if (!p->terminal && nfds != 3)
+    return hull_error (err, 0, "%s: expected 3 stdio fds, got %zu", what, nfds);
+  ea->process = p;
+  for (size_t i = 0; i < 3 && i < nfds; i++)
+    ea->stdio[i] = fds[i];
+  return 0;
+}
+
+int
+supervisor_exec_reply (struct sup_conn *c, uint32_t ctr, uint32_t pid, int master,
+                       hull_error_t *err)
+{
+  struct ucred cred;
+  socklen_t len = sizeof (cred);
+  yajl_gen g;
+
+  c->is_exec = true;
+  c->ctr = ctr;
+  c->proc = pid;
+  /* The exec relay's host pid, for `hull ps` (sandbox_ops.guest_pids). */
+  c->peer_pid = getsockopt (c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? cred.pid : 0;
+  g = proto_begin ();
+  proto_put_bool (g, "ok", true);
+  proto_put_int (g, "pid", pid);
+  return proto_send (c->fd, g, master >= 0 ? &master : NULL, master >= 0 ? 1 : 0, err);
 }

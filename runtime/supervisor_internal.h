@@ -80,8 +80,18 @@ void supervisor_pod_conn_gone (struct supervisor *s, struct sup_conn *c);
 void supervisor_pod_exec_message (struct supervisor *s, struct sup_conn *c, const char *op,
                                   yajl_val msg);
 
+/* The {"ok":true,"pids":[...]} reply of ps. */
+int supervisor_reply_pids (struct sup_conn *c, const pid_t *pids, size_t n, hull_error_t *err);
 /* Build an exec'd process from a request (see README: "exec"). */
 int supervisor_exec_process (struct supervisor *s, yajl_val msg, struct oci_process **out,
                              hull_error_t *err);
+/* The request's stdio fds into EA for process P (3 unless it has a tty);
+ * WHAT names the request in errors. */
+int supervisor_exec_stdio (struct sandbox_exec_args *ea, struct oci_process *p, const int *fds,
+                           size_t nfds, const char *what, hull_error_t *err);
+/* C becomes the exec connection of process PID of container CTR (0: the
+ * VM's own) and gets the reply, with the pty MASTER when there is one. */
+int supervisor_exec_reply (struct sup_conn *c, uint32_t ctr, uint32_t pid, int master,
+                           hull_error_t *err);
 
 #endif

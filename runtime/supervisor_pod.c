@@ -126,15 +126,6 @@ do_create (struct supervisor *s, const struct sandbox_pod_ops *p, struct sup_con
   return reply_fd (c, g, master, err);
 }
 
-static pid_t
-peer_pid (int fd)
-{
-  struct ucred cred;
-  socklen_t len = sizeof (cred);
-
-  return getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? cred.pid : 0;
-}
-
 static int
 do_exec (struct supervisor *s, const struct sandbox_pod_ops *p, struct sup_conn *c,
          yajl_val msg, int *fds, size_t nfds, hull_error_t *err)
@@ -144,7 +135,6 @@ do_exec (struct supervisor *s, const struct sandbox_pod_ops *p, struct sup_conn 
   struct oci_process *proc = NULL;
   cleanup_close int master = -1;
   uint32_t ctr, pid = 0;
-  yajl_gen g;
   int r;
 
   if (member_of (s, msg, &ctr, err) < 0)
@@ -153,26 +143,13 @@ do_exec (struct supervisor *s, const struct sandbox_pod_ops *p, struct sup_conn 
     return hull_error (err, 0, "pod_exec: missing `process`");
   if (oci_process_parse_data (text, strlen (text), &proc, err) < 0)
     return hull_error_prefix (err, "pod_exec: process");
-  if (!proc->terminal && nfds != 3)
-    {
-      oci_process_free (proc);
-      return hull_error (err, 0, "pod_exec: expected 3 stdio fds, got %zu", nfds);
-    }
-  ea.process = proc;
-  for (size_t i = 0; i < 3 && i < nfds; i++)
-    ea.stdio[i] = fds[i];
-  r = p->exec (s->sb, ctr, &ea, &pid, &master, err);
+  r = supervisor_exec_stdio (&ea, proc, fds, nfds, "pod_exec", err);
+  if (r == 0)
+    r = p->exec (s->sb, ctr, &ea, &pid, &master, err);
   oci_process_free (proc);
   if (r < 0)
     return -1;
-  c->is_exec = true;
-  c->ctr = ctr;
-  c->proc = pid;
-  c->peer_pid = peer_pid (c->fd);
-  g = proto_begin ();
-  proto_put_bool (g, "ok", true);
-  proto_put_int (g, "pid", pid);
-  return reply_fd (c, g, master, err);
+  return supervisor_exec_reply (c, ctr, pid, master, err);
 }
 
 static int
@@ -201,18 +178,10 @@ do_ps (struct supervisor *s, const struct sandbox_pod_ops *p, struct sup_conn *c
 {
   cleanup_free pid_t *pids = NULL;
   size_t n = 0;
-  yajl_gen g;
 
   if (p->ps (s->sb, ctr, &pids, &n, err) < 0)
     return -1;
-  g = proto_begin ();
-  proto_put_bool (g, "ok", true);
-  yajl_gen_string (g, (const unsigned char *) "pids", 4);
-  yajl_gen_array_open (g);
-  for (size_t i = 0; i < n; i++)
-    yajl_gen_integer (g, pids[i]);
-  yajl_gen_array_close (g);
-  return proto_send (c->fd, g, NULL, 0, err);
+  return supervisor_reply_pids (c, pids, n, err);
 }
 
 static int

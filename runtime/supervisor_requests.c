@@ -100,19 +100,11 @@ host_pids (struct supervisor *s, pid_t **pids, size_t *n, hull_error_t *err)
   return 0;
 }
 
-static int
-do_ps (struct supervisor *s, struct sup_conn *c, hull_error_t *err)
+int
+supervisor_reply_pids (struct sup_conn *c, const pid_t *pids, size_t n, hull_error_t *err)
 {
-  cleanup_free pid_t *pids = NULL;
-  size_t n = 0;
-  yajl_gen g;
+  yajl_gen g = proto_begin ();
 
-  if (check (s, OP_PS, err) < 0)
-    return -1;
-  if ((s->ops->guest_pids ? host_pids (s, &pids, &n, err) : s->ops->ps (s->sb, &pids, &n, err))
-      < 0)
-    return -1;
-  g = proto_begin ();
   proto_put_bool (g, "ok", true);
   yajl_gen_string (g, (const unsigned char *) "pids", 4);
   yajl_gen_array_open (g);
@@ -120,6 +112,20 @@ do_ps (struct supervisor *s, struct sup_conn *c, hull_error_t *err)
     yajl_gen_integer (g, pids[i]);
   yajl_gen_array_close (g);
   return proto_send (c->fd, g, NULL, 0, err);
+}
+
+static int
+do_ps (struct supervisor *s, struct sup_conn *c, hull_error_t *err)
+{
+  cleanup_free pid_t *pids = NULL;
+  size_t n = 0;
+
+  if (check (s, OP_PS, err) < 0)
+    return -1;
+  if ((s->ops->guest_pids ? host_pids (s, &pids, &n, err) : s->ops->ps (s->sb, &pids, &n, err))
+      < 0)
+    return -1;
+  return supervisor_reply_pids (c, pids, n, err);
 }
 
 /* The "data" of a runc stats event (the subset hull measures), sent as a
@@ -200,16 +206,6 @@ do_update (struct supervisor *s, yajl_val msg, hull_error_t *err)
   return ret;
 }
 
-/* The process at the other end of a unix socket (the exec relay). */
-static pid_t
-peer_pid (int fd)
-{
-  struct ucred cred;
-  socklen_t len = sizeof (cred);
-
-  return getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? cred.pid : 0;
-}
-
 static int
 do_exec (struct supervisor *s, struct sup_conn *c, yajl_val msg, int *fds, size_t nfds,
          hull_error_t *err)
@@ -218,30 +214,17 @@ do_exec (struct supervisor *s, struct sup_conn *c, yajl_val msg, int *fds, size_
   struct sandbox_exec_args ea = { .stdio = { -1, -1, -1 } };
   cleanup_close int master = -1;
   uint32_t proc = 0;
-  yajl_gen g;
   int r;
 
   if (check (s, OP_EXEC, err) < 0 || supervisor_exec_process (s, msg, &p, err) < 0)
     return -1;
-  if (! p->terminal && nfds != 3)
-    {
-      oci_process_free (p);
-      return hull_error (err, 0, "exec: expected 3 stdio fds, got %zu", nfds);
-    }
-  ea.process = p;
-  for (size_t i = 0; i < 3 && i < nfds; i++)
-    ea.stdio[i] = fds[i];
-  r = s->ops->exec (s->sb, &ea, &proc, &master, err);
+  r = supervisor_exec_stdio (&ea, p, fds, nfds, "exec", err);
+  if (r == 0)
+    r = s->ops->exec (s->sb, &ea, &proc, &master, err);
   oci_process_free (p);
   if (r < 0)
     return -1;
-  c->is_exec = true;
-  c->proc = proc;
-  c->peer_pid = peer_pid (c->fd);
-  g = proto_begin ();
-  proto_put_bool (g, "ok", true);
-  proto_put_int (g, "pid", proc);
-  return proto_send (c->fd, g, master >= 0 ? &master : NULL, master >= 0 ? 1 : 0, err);
+  return supervisor_exec_reply (c, 0, proc, master, err);
 }
 
 /* Messages on an exec connection after its reply: no replies. */
