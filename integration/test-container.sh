@@ -16,7 +16,8 @@
 #      size, resized from the host side while it runs, exit status 0
 #   D  the process spec's features at once: user uid/gid/additionalGids,
 #      reduced capabilities, RLIMIT_NOFILE, a seccomp rule denying mkdir,
-#      a read-only root with a tmpfs for scratch, maskedPaths, hostname,
+#      a read-only root with a tmpfs and a file bind on mount points it
+#      lacks (hull makes them, as runc does), maskedPaths, hostname,
 #      bind-mounted host directories (a read-write one the host sees the
 #      container's file in, a read-only one that refuses writes, a host
 #      file bind, copied in), exit status 1
@@ -183,8 +184,8 @@ grep -q "^resized: 40 120" "$T/console.txt" || { echo "  ---- console ----"; tai
 SCRIPT_D='echo "uid: $(id -u) gid: $(id -g) groups: $(id -G)"
 sed -n "s/^\(Cap[A-Za-z]*\):[[:space:]]*/\1: /p" /proc/self/status
 echo "nofile: $(ulimit -Sn) $(ulimit -Hn)"
-echo "scratch: $(echo ok > /scratch/f && cat /scratch/f)"
-echo "seccomp: $(mkdir /scratch/d 2>&1)"
+echo "scratch: $(echo ok > /new/scratch/f && cat /new/scratch/f)"
+echo "seccomp: $(mkdir /new/scratch/d 2>&1)"
 echo "readonly: $(touch /rw/f 2>&1)"
 echo "masked: [$(cat /etc/secret 2>&1)]"
 echo "host: $(hostname)"
@@ -196,7 +197,7 @@ B=$(mkbundle d false / sh -c "$SCRIPT_D") || { echo "FAIL: container (bundle d)"
 # Volumes: host directories (0777: only the read-only share may refuse
 # uid 1000) and their mount points in the (read-only) rootfs.
 mkdir -p "$T/vrw" "$T/vro" "$R/vrw" "$R/vro" && chmod 0777 "$T/vrw" "$T/vro" \
-  && echo host-data > "$T/vro/r" && echo hostfile > "$T/hostfile" && touch "$R/etc/fbind" \
+  && echo host-data > "$T/vro/r" && echo hostfile > "$T/hostfile" \
   || { echo "FAIL: container (volume dirs)"; exit 1; }
 python3 - "$B/config.json" "$T" <<'PY' || { echo "FAIL: container (bundle d config)"; exit 1; }
 import json, sys
@@ -210,7 +211,10 @@ p["capabilities"] = {k: caps for k in ("bounding", "effective", "permitted",
                                        "inheritable", "ambient")}
 p["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 256, "hard": 512}]
 c["root"]["readonly"] = True
-c["mounts"].append({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
+# Mount points the read-only rootfs lacks (/new/scratch, /etc/fbind):
+# hull makes them on the host first, as runc does (Docker's --read-only
+# --tmpfs /x).
+c["mounts"].append({"destination": "/new/scratch", "type": "tmpfs", "source": "tmpfs",
                     "options": ["nosuid", "nodev", "mode=1777"]})
 t = sys.argv[2]
 c["mounts"] += [

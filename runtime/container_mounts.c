@@ -1,6 +1,7 @@
 /* OCI mounts, the root switch, masked/readonly paths and root
- * propagation.  Guest only: these run in the container child, in its own
- * mount namespace, as root of the (dedicated) VM. */
+ * propagation.  Guest only (they run in the container child, in its own
+ * mount namespace, as root of the dedicated VM), but for
+ * container_mountpoints_make, which the host runs for a read-only root. */
 #include "runtime/container_setup.h"
 
 #include <errno.h>
@@ -75,6 +76,26 @@ source_is_file (const char *source)
 {
   struct stat st;
   return source != NULL && stat (source, &st) == 0 && !S_ISDIR (st.st_mode);
+}
+
+int
+container_mountpoints_make (const struct oci_config *c, const char *rootfs, hull_error_t *err)
+{
+  cleanup_close int root_fd = open (rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+  if (root_fd < 0)
+    return hull_error (err, errno, "root.path `%s`", rootfs);
+  for (size_t i = 0; i < c->n_mounts; i++)
+    {
+      const struct oci_mount *m = &c->mounts[i];
+      int fd = open_in_root (root_fd, m->destination, true,
+                             oci_mount_is_bind (m) && source_is_file (m->source), err);
+
+      if (fd < 0)
+        return hull_error_prefix (err, "mounts[%zu]", i);
+      close (fd);
+    }
+  return 0;
 }
 
 static int

@@ -43,6 +43,16 @@ int container_sysctl_path (const char *key, char **out, hull_error_t *err);
 int container_device_node (const struct oci_device *d, mode_t *mode, dev_t *dev,
                            hull_error_t *err);
 
+/* ---- host side ----
+ * runc makes every mount point before it turns the root read-only, in the
+ * rootfs itself.  hull serves a read-only root read-only from the host
+ * (virtiofsd), where the guest cannot create anything: so for such a root
+ * the supervisor makes the missing destinations of config.mounts under the
+ * host's `rootfs` first (directories, or empty files for bind mounts of
+ * files), resolved inside it like container_mounts_apply. */
+int container_mountpoints_make (const struct oci_config *c, const char *rootfs,
+                                hull_error_t *err);
+
 /* ---- guest-only actions ----
  * Order: container_mounts_apply, container_root_switch,
  * container_devices_create, container_system_apply (sysctl writes

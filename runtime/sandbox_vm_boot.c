@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
+#include "runtime/container_setup.h"
 #include "runtime/log.h"
 #include "runtime/resources_map.h"
 #include "runtime/sandbox_vm.h"
@@ -152,6 +153,8 @@ start_virtiofsd (struct sandbox *sb, hull_error_t *err)
    * virtiofsd has a private mount namespace): read-only binds in it are
    * read-only mounts of their own (runtime/pod_host.c). */
   vc.readonly = !sb->pod && sb->config->root.readonly;
+  if (vc.readonly && container_mountpoints_make (sb->config, sb->rootfs, err) < 0)
+    return hull_error_prefix (err, "read-only root `%s`", sb->rootfs);
   vc.log_path = log;
   if (virtiofsd_start (&sb->fsd, &vc, err) < 0)
     return sb->pod ? hull_error_prefix (err, "pod share `%s`", sb->share)

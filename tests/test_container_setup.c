@@ -298,3 +298,52 @@ Test (container_setup, guest_sequence_in_namespaces)
   cr_assert (WIFEXITED (status) && WEXITSTATUS (status) == 0,
              "child failed (status 0x%x), see stderr", status);
 }
+
+/* The host side of a read-only root: missing mount points are made in the
+ * rootfs, a file bind gets a file, and the image's symlinks cannot lead
+ * the walk out of the root. */
+Test (container_setup, mountpoints_made_inside_the_root)
+{
+  char dir[] = "/tmp/hull-mountpoints-XXXXXX";
+  char path[256], json[1024], cmd[300];
+  struct oci_config *cfg = NULL;
+  cleanup_error hull_error_t err = NULL;
+  struct stat st;
+
+  cr_assert_not_null (mkdtemp (dir));
+  snprintf (path, sizeof path, "%s/rootfs", dir);
+  cr_assert_eq (mkdir (path, 0755), 0);
+  snprintf (path, sizeof path, "%s/outside", dir);
+  cr_assert_eq (mkdir (path, 0755), 0);
+  /* An absolute link to a host directory: inside the root it means
+   * <rootfs>/<dir>/outside (made here too), never <dir>/outside itself. */
+  snprintf (cmd, sizeof cmd, "mkdir -p %s/rootfs%s/outside", dir, dir);
+  cr_assert_eq (system (cmd), 0);
+  snprintf (path, sizeof path, "%s/rootfs/escape", dir);
+  snprintf (cmd, sizeof cmd, "%s/outside", dir);
+  cr_assert_eq (symlink (cmd, path), 0);
+  snprintf (path, sizeof path, "%s/afile", dir);
+  cr_assert_eq (close (open (path, O_CREAT | O_WRONLY, 0644)), 0);
+  snprintf (json, sizeof json,
+            "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\",\"readonly\":true},"
+            "\"mounts\":[{\"destination\":\"/scratch/deep\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
+            "{\"destination\":\"/etc/hosts.d/f\",\"type\":\"bind\",\"source\":\"%s/afile\","
+            "\"options\":[\"rbind\"]},"
+            "{\"destination\":\"/escape/x\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"}]}",
+            dir);
+  cr_assert_eq (oci_config_parse_data (json, strlen (json), &cfg, &err), 0, "%s",
+                hull_error_msg (&err));
+  snprintf (path, sizeof path, "%s/rootfs", dir);
+  cr_assert_eq (container_mountpoints_make (cfg, path, &err), 0, "%s", hull_error_msg (&err));
+  snprintf (path, sizeof path, "%s/rootfs/scratch/deep", dir);
+  cr_expect (stat (path, &st) == 0 && S_ISDIR (st.st_mode), "a directory for tmpfs");
+  snprintf (path, sizeof path, "%s/rootfs/etc/hosts.d/f", dir);
+  cr_expect (stat (path, &st) == 0 && S_ISREG (st.st_mode), "a file for a file bind");
+  snprintf (path, sizeof path, "%s/outside/x", dir);
+  cr_expect (stat (path, &st) < 0, "nothing made outside the root");
+  snprintf (path, sizeof path, "%s/rootfs%s/outside/x", dir, dir);
+  cr_expect (stat (path, &st) == 0 && S_ISDIR (st.st_mode), "the link resolved inside");
+  oci_config_free (cfg);
+  snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_assert_eq (system (cmd), 0);
+}
