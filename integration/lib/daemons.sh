@@ -12,7 +12,8 @@
 #
 # Functions:
 #   client_prelude NAME TOOL...   the client tests' start: needs TOOLs,
-#                                 RUNTIME_BIN resolved, daemons_init, T
+#                                 RUNTIME_BIN resolved, daemons_init, T,
+#                                 HULL_SETTINGS (120 s boot timeout) if unset
 #   daemons_init                  work dir + EXIT trap
 #   rootfs_busybox DIR            busybox-static rootfs (bin, etc/passwd, tmp)
 #   dockerd_start RUNTIME_BIN     private dockerd, runtime "hull" = RUNTIME_BIN;
@@ -67,6 +68,12 @@ client_prelude () {
   echo "$name: runtime $RUNTIME_BIN"
   daemons_init || { echo "FAIL: $name: init"; exit 1; }
   T=$DMN_DIR
+  # The daemons pass their environment down to the runtime: nested L2
+  # guests get more than the default 30 s to answer the handshake.
+  if [ -z "${HULL_SETTINGS:-}" ]; then
+    printf '{ "bootTimeoutMs": 120000 }\n' > "$T/hull-settings.json"
+    export HULL_SETTINGS=$T/hull-settings.json
+  fi
 }
 
 # A busybox-static rootfs with the applets on PATH, users for -u tests and
