@@ -3,7 +3,7 @@
 # OCI runtime-spec lifecycle conformance (integration/conformance/run.sh)
 # against runc, the control, and build/hull-test (hull's CLI and supervisor
 # with the test-only host backend).  The real hull runs the same script in
-# the vm lane: integration/conformance/run.sh build/hull.  Known
+# the vm lane: integration/test-conformance-vm.sh.  Known
 # differences (integration/conformance/known-differences) print as SKIP.
 set -u
 cd "$(dirname "$0")/.."
