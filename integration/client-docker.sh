@@ -78,6 +78,9 @@ check_eq "exec -i: piped stdin" to-exec "$out"
 out=$(timeout 120 script -qec "exec $D exec -it long sh -c 'test -t 0 && echo EXEC-TTY'" /dev/null)
 check_grep "exec -it: on a tty" EXEC-TTY "$out"
 check_grep "top lists the container's processes" 'sleep|sh -c' "$($D top long 2>&1)"
+# Usage of the container's cgroup: the VMM, virtiofsd and the guest RAM touched.
+mem=$($D stats --no-stream --format '{{.MemUsage}}' long 2>&1)
+check_grep "stats --no-stream: non-zero memory" '^[0-9.]*[1-9][0-9.]*[KMG]i?B / ' "$mem"
 $D pause long >/dev/null; check "pause -> paused" wait_state long paused
 $D exec long true >/dev/null 2>&1; check "exec into a paused container fails" [ $? != 0 ]
 $D unpause long >/dev/null; check "unpause -> running" wait_state long running
@@ -101,6 +104,28 @@ $R --rm --network none --sysctl net.ipv4.nosuch=1 $IMG true >/dev/null 2>"$T/err
 # 125..127: docker's own statuses for "the container could not be run".
 check "run with a sysctl the runtime rejects fails (status 125..127)" [ $rc -ge 125 ] && [ $rc -le 127 ]
 check_grep "the runtime's own error reaches docker (names the sysctl)" 'net[./]ipv4[./]nosuch' "$(cat "$T/err")"
+# ---- stop: TERM ignored, KILL after the grace period ----------------------------------
+$R -d --name stubborn $IMG sh -c 'trap "" TERM; echo up; while :; do sleep 0.2; done' >/dev/null
+check "run -d (TERM ignored)" wait_state stubborn running
+for _ in $(seq 50); do $D logs stubborn 2>/dev/null | grep -q up && break; sleep 0.2; done
+start=$(date +%s)
+$D stop -t 2 stubborn >/dev/null
+check "stop -t 2: exited after the grace period" wait_state stubborn exited
+check_eq "stop -t 2: killed (137)" 137 "$($D inspect -f '{{.State.ExitCode}}' stubborn)"
+check "stop -t 2: took at least the grace period" [ $(( $(date +%s) - start )) -ge 2 ]
+$D rm stubborn >/dev/null
+
+# ---- --memory and --cpus size the VM (default: 1 vCPU, 256 MiB) -----------------------
+out=$($R --rm --memory 512m --cpus 2 $IMG sh -c 'nproc; sed -n "s/^MemTotal: *\([0-9]*\) kB/\1/p" /proc/meminfo')
+set -- $out
+check_eq "--cpus 2: two vCPUs" 2 "${1:-}"
+if "$RUNTIME_BIN" --version 2>/dev/null | grep -q '^hull'; then
+  check "--memory 512m: guest RAM above the 256 MiB default, at most 512 MiB (MemTotal ${2:-?} kB)" \
+    sh -c '[ "$1" -gt $((300 * 1024)) ] && [ "$1" -le $((512 * 1024)) ]' _ "${2:-0}"
+else
+  skip "--memory 512m sizes the guest" "$RUNTIME_BIN has no guest: MemTotal is the host's"
+fi
+
 check_eq "nothing left running" "" "$($D ps -q)"
 
 check_summary docker

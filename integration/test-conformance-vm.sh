@@ -13,7 +13,9 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/hull-conformance-vm.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 printf '{ "bootTimeoutMs": 120000 }\n' > "$T/settings.json"
 export HULL_SETTINGS=$T/settings.json
-# Prefix each check with the runtime so the names stay unique.
+# Prefix each check with the runtime so the names stay unique; sed -u: a
+# line as soon as it is made (integration/run takes a silent nested L1 for
+# a hung one).
 CONFORMANCE_TIMEOUT=${CONFORMANCE_TIMEOUT:-240} integration/conformance/run.sh "$PWD/build/hull" 2>&1 \
-  | sed -E 's/^(PASS|FAIL|SKIP): conformance: /\1: conformance[hull]: /'
+  | sed -u -E 's/^(PASS|FAIL|SKIP): conformance: /\1: conformance[hull]: /'
 exit "${PIPESTATUS[0]}"

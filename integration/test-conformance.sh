@@ -13,7 +13,7 @@ for rt in /usr/sbin/runc build/hull-test; do
   if [ ! -x "$rt" ]; then echo "FAIL: conformance: $rt missing"; status=1; continue; fi
   name=$(basename "$rt")
   # Prefix each check with the runtime so the names stay unique.
-  integration/conformance/run.sh "$rt" 2>&1 | sed -E "s/^(PASS|FAIL|SKIP): conformance: /\1: conformance[$name]: /"
+  integration/conformance/run.sh "$rt" 2>&1 | sed -u -E "s/^(PASS|FAIL|SKIP): conformance: /\1: conformance[$name]: /"
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
 done
 exit $status
